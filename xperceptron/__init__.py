@@ -1,0 +1,13 @@
+"""xperceptron: perceptrons and multi-layer perceptrons, trained by backprop written once
+against the Python array API standard, on NumPy, CuPy, PyTorch, JAX and array-api-strict.
+"""
+
+from __future__ import annotations
+
+from . import datasets
+from ._base import ConvergenceWarning, NotFittedError
+from .perceptron import Perceptron
+
+__version__ = "0.1.0"
+
+__all__ = ["ConvergenceWarning", "NotFittedError", "Perceptron", "__version__", "datasets"]

@@ -1,0 +1,115 @@
+"""The one place that talks to array-api-compat.
+
+Every public entry point resolves ``(xp, device)`` here once, from the arrays it was given,
+and passes both down; the math modules never import an array library.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import array_api_compat
+import numpy as np
+
+Array = Any
+"""An array of any namespace that follows the array API standard."""
+Namespace = Any
+"""An array API namespace, as returned by :func:`get_namespace`."""
+Device = Any
+"""A device object of some namespace."""
+
+__all__ = [
+    "Array",
+    "Device",
+    "Namespace",
+    "default_float_dtype",
+    "get_namespace",
+    "host_dtype",
+    "is_array",
+    "namespace_name",
+    "to_numpy",
+]
+
+
+def is_array(obj: object) -> bool:
+    """Whether ``obj`` is an array of a namespace array-api-compat knows (NumPy scalars excluded)."""
+    return bool(array_api_compat.is_array_api_obj(obj)) and not isinstance(obj, np.generic)
+
+
+def namespace_name(xp: Namespace) -> str:
+    """A short, user-facing name for a namespace: ``numpy``, ``torch``, ``array_api_strict``..."""
+    name: str = xp.__name__
+    return name.removeprefix("array_api_compat.").removesuffix(".numpy")
+
+
+def get_namespace(**arrays: Array | None) -> tuple[Namespace, Device]:
+    """Return the array namespace and device shared by the given arrays.
+
+    Arguments are named so that errors can name them: ``get_namespace(X=X, y=y)``.
+    ``None`` and objects that are not arrays (Python lists, scalars) take no part; with no
+    array at all the namespace is NumPy's (through array-api-compat) on the CPU.
+
+    Raises
+    ------
+    TypeError
+        If the arrays belong to different namespaces.
+    ValueError
+        If the arrays live on different devices.
+    """
+    found = [(name, a) for name, a in arrays.items() if a is not None and is_array(a)]
+    if not found:
+        return array_api_compat.array_namespace(np.empty(0)), "cpu"
+    first_name, first = found[0]
+    xp = array_api_compat.array_namespace(first)
+    device = array_api_compat.device(first)
+    for name, a in found[1:]:
+        other = array_api_compat.array_namespace(a)
+        if other is not xp:
+            raise TypeError(
+                f"{first_name} is a {namespace_name(xp)} array but {name} is a "
+                f"{namespace_name(other)} array; pass arrays of one namespace "
+                f"(convert {name} with {namespace_name(xp)}.asarray first)."
+            )
+        other_device = array_api_compat.device(a)
+        if other_device != device:
+            raise ValueError(
+                f"{first_name} is on device {device!r} but {name} is on device "
+                f"{other_device!r}; move them to one device first."
+            )
+    return xp, device
+
+
+def default_float_dtype(xp: Namespace, device: Device) -> Any:
+    """The namespace's default real floating dtype on ``device`` (float32 where no float64)."""
+    info = getattr(xp, "__array_namespace_info__", None)
+    if info is not None:
+        try:
+            return info().default_dtypes(device=device)["real floating"]
+        except (TypeError, ValueError, KeyError):  # pragma: no cover - old namespaces
+            pass
+    return xp.asarray(0.0, device=device).dtype  # pragma: no cover
+
+
+def host_dtype(dtype: Any, xp: Namespace) -> type[np.floating[Any]]:
+    """The NumPy floating type that matches ``dtype`` of namespace ``xp``."""
+    for candidate in (np.float64, np.float32, np.float16):
+        if dtype == getattr(xp, candidate.__name__, None):
+            return candidate
+    raise TypeError(f"{dtype} is not a real floating dtype that xperceptron supports.")
+
+
+def to_numpy(a: Array) -> np.ndarray[Any, Any]:
+    """Copy ``a`` to a NumPy array on the host.
+
+    Only for what must be on the host: labels at fit time, figures read once per epoch.
+    """
+    if isinstance(a, np.ndarray):
+        return a
+    if array_api_compat.is_cupy_array(a):
+        return a.get()  # type: ignore[no-any-return]
+    if array_api_compat.is_torch_array(a):
+        return a.detach().cpu().numpy()  # type: ignore[no-any-return]
+    if array_api_compat.is_jax_array(a):
+        return np.asarray(a)
+    # Other CPU namespaces (array-api-strict, ...) export through DLPack.
+    return np.from_dlpack(a)

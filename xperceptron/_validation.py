@@ -1,0 +1,132 @@
+"""Checks of what users pass in: shapes, dtypes, finiteness, namespaces and labels.
+
+Every check raises before the caller changes any state, with a message naming the problem.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._namespace import (
+    Array,
+    Device,
+    Namespace,
+    default_float_dtype,
+    host_dtype,
+    is_array,
+    to_numpy,
+)
+
+__all__ = ["as_float_array", "check_features", "check_labels", "check_X"]
+
+
+def _describe(dtype: Any) -> str:
+    return str(dtype).removeprefix("array_api_strict.").removeprefix("torch.")
+
+
+def as_float_array(
+    obj: Any, *, xp: Namespace, device: Device, name: str, dtype: Any = None
+) -> Array:
+    """``obj`` as a real floating array of ``xp`` on ``device``.
+
+    Arrays keep a real floating dtype (float32 stays float32) unless ``dtype`` is given;
+    booleans and integers become the namespace's default floating dtype on ``device``.
+    Python sequences are converted with NumPy on the host, then moved once.
+    """
+    if not is_array(obj):
+        try:
+            obj = np.asarray(obj)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{name} could not be read as a numeric array: {exc}") from exc
+        if obj.dtype.kind not in "biuf":
+            raise TypeError(
+                f"{name} has dtype {obj.dtype}; expected real numbers (bool, int or float)."
+            )
+        target = dtype if dtype is not None else default_float_dtype(xp, device)
+        if obj.dtype.kind == "f" and dtype is None:
+            target = getattr(xp, obj.dtype.name, target)
+        # Cast on the host, then move once: a device without float64 never sees one.
+        host = obj.astype(host_dtype(target, xp), copy=False)
+        return xp.asarray(host, device=device)
+    if xp.isdtype(obj.dtype, "real floating"):
+        if dtype is None or obj.dtype == dtype:
+            return obj
+        return xp.astype(obj, dtype)
+    if xp.isdtype(obj.dtype, ("bool", "integral")):
+        return xp.astype(obj, dtype if dtype is not None else default_float_dtype(xp, device))
+    raise TypeError(
+        f"{name} has dtype {_describe(obj.dtype)}; expected real numbers (bool, int or float)."
+    )
+
+
+def _check_finite(a: Array, *, xp: Namespace, name: str) -> None:
+    # One host read per call, outside any training loop.
+    if not bool(xp.all(xp.isfinite(a))):
+        raise ValueError(f"{name} contains NaN or infinity; remove or impute those values.")
+
+
+def check_X(
+    X: Any, *, xp: Namespace, device: Device, name: str = "X", dtype: Any = None
+) -> Array:
+    """Validate a 2-D sample matrix and return it as a floating array of ``xp``.
+
+    Raises
+    ------
+    TypeError
+        For complex or non-numeric data.
+    ValueError
+        If ``X`` is not 2-D, has no sample or no feature, or holds NaN or infinity.
+    """
+    X = as_float_array(X, xp=xp, device=device, name=name, dtype=dtype)
+    if X.ndim != 2:
+        raise ValueError(
+            f"{name} must be 2-D of shape (n_samples, n_features), got shape {tuple(X.shape)}; "
+            "reshape a single feature with X[:, None] and a single sample with X[None, :]."
+        )
+    n_samples, n_features = X.shape
+    if n_samples < 1 or n_features < 1:
+        raise ValueError(
+            f"{name} has shape {tuple(X.shape)}: need at least one sample and one feature."
+        )
+    _check_finite(X, xp=xp, name=name)
+    return X
+
+
+def check_features(X: Array, n_features_in: int, *, name: str = "X") -> None:
+    """Check that ``X`` has the number of features the estimator was fitted with."""
+    if X.shape[1] != n_features_in:
+        raise ValueError(
+            f"{name} has {X.shape[1]} features, but the estimator was fitted with "
+            f"{n_features_in} features."
+        )
+
+
+def check_labels(y: Any, n_samples: int, *, name: str = "y") -> np.ndarray[Any, Any]:
+    """Return class labels ``y`` as a 1-D NumPy array on the host, after checking them.
+
+    NumPy input may hold any labels NumPy can sort (strings too); other namespaces hold
+    numbers. Labels are read to the host once per fit, to find ``classes_``.
+    """
+    if is_array(y):
+        labels = to_numpy(y)
+    else:
+        labels = np.asarray(y)
+        if labels.dtype == object:
+            raise TypeError(f"{name} holds Python objects of mixed types; pass numbers or strings.")
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        raise ValueError(
+            f"{name} has shape {labels.shape}; pass a 1-D array of labels (for example y[:, 0])."
+        )
+    if labels.ndim != 1:
+        raise ValueError(f"{name} must be 1-D of shape (n_samples,), got shape {labels.shape}.")
+    if labels.shape[0] != n_samples:
+        raise ValueError(
+            f"X has {n_samples} samples but {name} has {labels.shape[0]}; they must match."
+        )
+    if labels.dtype.kind == "c":
+        raise TypeError(f"{name} has complex dtype {labels.dtype}; labels must be real.")
+    if labels.dtype.kind == "f" and not np.all(np.isfinite(labels)):
+        raise ValueError(f"{name} contains NaN or infinity; labels must be finite.")
+    return labels

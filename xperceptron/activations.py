@@ -1,0 +1,104 @@
+"""Hidden-layer activations: each one's forward and its local chain rule, side by side.
+
+``backward(delta, output, xp=xp)`` returns ``delta * f'(z)`` with ``f'`` written in terms of
+the activation's *output* ``f(z)`` (``tanh' = 1 - tanh²``), so backprop needs no
+pre-activations. Every function takes the namespace ``xp`` and uses the array API standard
+only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+from ._namespace import Array, Namespace
+
+__all__ = ["ACTIVATIONS", "LEAKY_RELU_SLOPE", "Activation", "get_activation"]
+
+LEAKY_RELU_SLOPE = 0.01
+"""Slope of ``leaky_relu`` for negative inputs (as Keras' and PyTorch's default)."""
+
+
+class Activation(NamedTuple):
+    """An activation ``f``: ``forward(z) = f(z)``, ``backward(delta, f(z)) = delta * f'(z)``."""
+
+    forward: Callable[..., Array]
+    backward: Callable[..., Array]
+
+
+def _identity(z: Array, *, xp: Namespace) -> Array:
+    return z
+
+
+def _identity_backward(delta: Array, output: Array, *, xp: Namespace) -> Array:
+    return delta
+
+
+def logistic(z: Array, *, xp: Namespace) -> Array:
+    """``1 / (1 + exp(-z))`` computed as ``exp(-log(1 + exp(-z)))``: no overflow for any ``z``."""
+    return xp.exp(-xp.logaddexp(0.0, -z))
+
+
+def _logistic_backward(delta: Array, output: Array, *, xp: Namespace) -> Array:
+    return delta * output * (1.0 - output)
+
+
+def _tanh(z: Array, *, xp: Namespace) -> Array:
+    return xp.tanh(z)
+
+
+def _tanh_backward(delta: Array, output: Array, *, xp: Namespace) -> Array:
+    return delta * (1.0 - output * output)
+
+
+def _relu(z: Array, *, xp: Namespace) -> Array:
+    return xp.maximum(z, 0.0)
+
+
+def _relu_backward(delta: Array, output: Array, *, xp: Namespace) -> Array:
+    return xp.where(output > 0.0, delta, 0.0)
+
+
+def _leaky_relu(z: Array, *, xp: Namespace) -> Array:
+    return xp.where(z > 0.0, z, LEAKY_RELU_SLOPE * z)
+
+
+def _leaky_relu_backward(delta: Array, output: Array, *, xp: Namespace) -> Array:
+    # The slope is positive, so the output has the sign of z.
+    return xp.where(output > 0.0, delta, LEAKY_RELU_SLOPE * delta)
+
+
+def _softplus(z: Array, *, xp: Namespace) -> Array:
+    return xp.logaddexp(0.0, z)
+
+
+def _softplus_backward(delta: Array, output: Array, *, xp: Namespace) -> Array:
+    # softplus'(z) = sigmoid(z) = 1 - exp(-softplus(z)).
+    return delta * -xp.expm1(-output)
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    "identity": Activation(_identity, _identity_backward),
+    "logistic": Activation(logistic, _logistic_backward),
+    "tanh": Activation(_tanh, _tanh_backward),
+    "relu": Activation(_relu, _relu_backward),
+    "leaky_relu": Activation(_leaky_relu, _leaky_relu_backward),
+    "softplus": Activation(_softplus, _softplus_backward),
+}
+"""Hidden activations by name: scikit-learn's four, then ``leaky_relu`` and ``softplus``."""
+
+
+def get_activation(name: str) -> Activation:
+    """Look up an activation by name.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name; the message lists the known ones.
+    """
+    try:
+        return ACTIVATIONS[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"activation must be one of {sorted(ACTIVATIONS)}, got {name!r}."
+        ) from None

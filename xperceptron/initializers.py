@@ -1,0 +1,63 @@
+"""Initial parameters, drawn on the host and moved once to the target device.
+
+The array API standard has no random numbers, so weights come from a
+``numpy.random.Generator``, are cast to the target dtype while still on the host, and are
+moved with one ``xp.asarray`` each: the same seed gives the same initial weights on every
+backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ._namespace import Array, Device, Namespace, host_dtype
+
+__all__ = ["check_random_state", "glorot_uniform"]
+
+
+def check_random_state(random_state: int | np.random.Generator | None) -> np.random.Generator:
+    """A ``numpy.random.Generator`` from ``None`` (fresh entropy), a seed, or a Generator."""
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if random_state is None or (
+        isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool)
+    ):
+        return np.random.default_rng(random_state)
+    raise ValueError(
+        "random_state must be None, an int or a numpy.random.Generator, "
+        f"got {random_state!r}."
+    )
+
+
+def glorot_uniform(
+    layer_sizes: Sequence[int],
+    *,
+    activation: str,
+    rng: np.random.Generator,
+    dtype: Any,
+    device: Device,
+    xp: Namespace,
+) -> list[tuple[Array, Array]]:
+    """Glorot-uniform weights and biases, as scikit-learn's MLP draws them.
+
+    Each layer draws ``W`` of shape ``(fan_in, fan_out)`` then ``b`` of shape ``(fan_out,)``
+    from ``U(-bound, bound)`` with ``bound = sqrt(factor / (fan_in + fan_out))``, ``factor``
+    2 for a logistic hidden activation and 6 otherwise.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        ``[n_features, hidden..., n_outputs]``.
+    """
+    factor = 2.0 if activation == "logistic" else 6.0
+    host = host_dtype(dtype, xp)
+    params = []
+    for fan_in, fan_out in zip(layer_sizes[:-1], layer_sizes[1:]):
+        bound = np.sqrt(factor / (fan_in + fan_out))
+        W = rng.uniform(-bound, bound, size=(fan_in, fan_out)).astype(host)
+        b = rng.uniform(-bound, bound, size=fan_out).astype(host)
+        params.append((xp.asarray(W, device=device), xp.asarray(b, device=device)))
+    return params

@@ -1,0 +1,89 @@
+"""Output activations paired with their canonical losses, computed from logits.
+
+Each pair is canonical (logistic + binary log-loss, softmax + categorical log-loss,
+identity + half squared error), which is what makes the gradient of the per-sample loss with
+respect to the output layer's logits simply ``output - y``: backprop is seeded with that delta.
+Losses are computed from the logits in a stable form (``logaddexp``, log-softmax), so
+``|z|`` of 1e4 and beyond gives finite values and no overflow warnings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+from ._namespace import Array, Namespace
+from .activations import ACTIVATIONS, logistic
+
+__all__ = ["OUTPUT_LOSSES", "OutputLoss", "get_output_loss", "log_softmax", "softmax"]
+
+
+class OutputLoss(NamedTuple):
+    """An output activation and its loss.
+
+    ``output(logits)`` gives predictions; ``loss(logits, Y)`` the mean over samples of the
+    per-sample loss (a 0-d array); ``delta(output, Y)`` the gradient of the per-sample loss
+    with respect to the logits.
+    """
+
+    loss_name: str
+    output: Callable[..., Array]
+    loss: Callable[..., Array]
+    delta: Callable[..., Array]
+
+
+def log_softmax(z: Array, *, xp: Namespace) -> Array:
+    """Row-wise ``log(softmax(z))``, shifted by the row maximum so ``exp`` never overflows."""
+    shifted = z - xp.max(z, axis=1, keepdims=True)
+    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
+
+
+def softmax(z: Array, *, xp: Namespace) -> Array:
+    """Row-wise softmax of logits ``z`` of shape ``(n_samples, n_classes)``."""
+    shifted = z - xp.max(z, axis=1, keepdims=True)
+    exp = xp.exp(shifted)
+    return exp / xp.sum(exp, axis=1, keepdims=True)
+
+
+def _binary_log_loss(z: Array, Y: Array, *, xp: Namespace) -> Array:
+    # -[y log s(z) + (1 - y) log(1 - s(z))] = log(1 + e^z) - y z, summed over outputs.
+    return xp.sum(xp.logaddexp(0.0, z) - Y * z) / z.shape[0]
+
+
+def _categorical_log_loss(z: Array, Y: Array, *, xp: Namespace) -> Array:
+    return -xp.sum(Y * log_softmax(z, xp=xp)) / z.shape[0]
+
+
+def _half_squared_error(z: Array, Y: Array, *, xp: Namespace) -> Array:
+    residual = z - Y
+    return 0.5 * xp.sum(residual * residual) / z.shape[0]
+
+
+def _output_minus_target(output: Array, Y: Array, *, xp: Namespace) -> Array:
+    return output - Y
+
+
+OUTPUT_LOSSES: dict[str, OutputLoss] = {
+    "logistic": OutputLoss("binary_log_loss", logistic, _binary_log_loss, _output_minus_target),
+    "softmax": OutputLoss("log_loss", softmax, _categorical_log_loss, _output_minus_target),
+    "identity": OutputLoss(
+        "squared_error", ACTIVATIONS["identity"].forward, _half_squared_error, _output_minus_target
+    ),
+}
+"""Output activation name -> its canonical loss."""
+
+
+def get_output_loss(out_activation: str) -> OutputLoss:
+    """Look up the loss paired with an output activation.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name; the message lists the known ones.
+    """
+    try:
+        return OUTPUT_LOSSES[out_activation]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"out_activation must be one of {sorted(OUTPUT_LOSSES)}, got {out_activation!r}."
+        ) from None

@@ -1,0 +1,142 @@
+"""Forward propagation and backpropagation, written once against the array API standard.
+
+Parameters are a list of ``(W, b)`` pairs, ``W`` of shape ``(n_in, n_out)`` and ``b`` of shape
+``(n_out,)``, as scikit-learn's ``coefs_`` and ``intercepts_``. Every function is pure: it
+returns new arrays and never writes into its arguments, so read-only and immutable arrays
+(JAX) work as well as NumPy, CuPy and PyTorch.
+
+The objective is ``mean over samples of the per-sample loss + alpha / (2 n) * sum ||W||^2``
+(weights only, not biases), with ``n`` the number of samples in the batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ._namespace import Array, Namespace
+from .activations import get_activation
+from .losses import get_output_loss
+
+__all__ = ["Params", "backward", "forward", "l2_penalty", "predict", "value_and_grad"]
+
+Params = Sequence[tuple[Array, Array]]
+
+
+def forward(
+    params: Params, X: Array, *, activation: str, xp: Namespace
+) -> tuple[Array, list[Array]]:
+    """Propagate ``X`` through the network up to the output layer's logits.
+
+    Parameters
+    ----------
+    params : list of (W, b)
+        ``W`` of shape ``(n_in, n_out)``, ``b`` of shape ``(n_out,)``.
+    X : array of shape (n_samples, n_features)
+    activation : str
+        Hidden-layer activation (see :data:`xperceptron.activations.ACTIVATIONS`).
+
+    Returns
+    -------
+    logits : array of shape (n_samples, n_outputs)
+        The output layer's pre-activation; losses are computed from it stably.
+    activations : list of arrays
+        The input of each layer, ``[X, h_1, ..., h_{L-1}]``: what :func:`backward` needs.
+    """
+    hidden = get_activation(activation).forward
+    activations = [X]
+    for W, b in params[:-1]:
+        activations.append(hidden(activations[-1] @ W + b, xp=xp))
+    W, b = params[-1]
+    return activations[-1] @ W + b, activations
+
+
+def predict(
+    params: Params, X: Array, *, activation: str, out_activation: str, xp: Namespace
+) -> Array:
+    """The network's output: probabilities for logistic/softmax outputs, values for identity."""
+    logits, _ = forward(params, X, activation=activation, xp=xp)
+    return get_output_loss(out_activation).output(logits, xp=xp)
+
+
+def backward(
+    params: Params,
+    activations: Sequence[Array],
+    delta: Array,
+    *,
+    activation: str,
+    alpha: float = 0.0,
+    xp: Namespace,
+) -> list[tuple[Array, Array]]:
+    """Backpropagate an output delta to the gradient of every ``(W, b)``.
+
+    Parameters
+    ----------
+    params : list of (W, b)
+    activations : list of arrays
+        As returned by :func:`forward`.
+    delta : array of shape (n_samples, n_outputs)
+        Gradient of each sample's loss with respect to the output logits: ``output - y``
+        for the canonical output/loss pairs of :mod:`xperceptron.losses`. The Perceptron's
+        tutorial rule passes its thresholded error here instead.
+    alpha : float
+        L2 strength; adds ``alpha / n * W`` to each weight gradient.
+
+    Returns
+    -------
+    list of (grad_W, grad_b)
+        Gradients of the mean loss plus the L2 term, shaped as ``params``.
+    """
+    hidden_backward = get_activation(activation).backward
+    n_samples = delta.shape[0]
+    # Backprop is linear in delta: scaling it once gives every gradient its 1 / n.
+    delta = delta / n_samples
+    grads: list[tuple[Array, Array]] = []
+    for layer in range(len(params) - 1, -1, -1):
+        W = params[layer][0]
+        layer_input = activations[layer]
+        grad_W = layer_input.T @ delta
+        if alpha:
+            grad_W = grad_W + (alpha / n_samples) * W
+        grads.append((grad_W, xp.sum(delta, axis=0)))
+        if layer > 0:  # the input layer needs no input gradient
+            delta = hidden_backward(delta @ W.T, layer_input, xp=xp)
+    grads.reverse()
+    return grads
+
+
+def l2_penalty(params: Params, n_samples: int, *, alpha: float, xp: Namespace) -> Array | float:
+    """``alpha / (2 n) * sum ||W||^2`` over the weights (a 0-d array, or 0.0 without alpha)."""
+    if not alpha:
+        return 0.0
+    squares = sum(xp.sum(W * W) for W, _ in params)
+    return (alpha / (2 * n_samples)) * squares
+
+
+def value_and_grad(
+    params: Params,
+    X: Array,
+    Y: Array,
+    *,
+    activation: str,
+    out_activation: str,
+    alpha: float = 0.0,
+    xp: Namespace,
+) -> tuple[Array, list[tuple[Array, Array]]]:
+    """The regularised mean loss on ``(X, Y)`` and its exact gradient.
+
+    Parameters
+    ----------
+    Y : array of shape (n_samples, n_outputs)
+        Targets: one-hot rows for softmax, 0/1 indicators for logistic, values for identity.
+
+    Returns
+    -------
+    loss : 0-d array, on the device (nothing is read to the host)
+    grads : list of (grad_W, grad_b)
+    """
+    pair = get_output_loss(out_activation)
+    logits, activations = forward(params, X, activation=activation, xp=xp)
+    loss = pair.loss(logits, Y, xp=xp) + l2_penalty(params, X.shape[0], alpha=alpha, xp=xp)
+    delta = pair.delta(pair.output(logits, xp=xp), Y, xp=xp)
+    grads = backward(params, activations, delta, activation=activation, alpha=alpha, xp=xp)
+    return loss, grads

@@ -1,0 +1,286 @@
+"""The single-layer perceptron of the classic tutorial, on any array API namespace."""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+
+from ._base import BaseEstimator, ClassifierMixin, ConvergenceWarning, check_is_fitted
+from ._namespace import Array, Device, Namespace, get_namespace, namespace_name, to_numpy
+from ._validation import as_float_array, check_features, check_labels, check_X
+from .activations import logistic
+from .losses import get_output_loss
+from .network import backward, forward
+
+__all__ = ["Perceptron"]
+
+RULES = ("threshold", "logistic")
+
+
+class Perceptron(ClassifierMixin, BaseEstimator):
+    """A network with no hidden layer: ``sigmoid(X @ coef_.T + intercept_)``, trained full-batch.
+
+    The default rule is the classic tutorial's: the sigmoid output is thresholded
+    (``y_pred = 1`` exactly when ``sigmoid(z) >= threshold``) and the weights move by
+    ``dW = X.T @ (y_pred - y) / m``, ``db = mean(y_pred - y)``, times the learning rate.
+    Once an iteration misclassifies nothing, that update is exactly zero, so training stops
+    there: the weights are final. ``rule="logistic"`` uses ``sigmoid(z) - y`` instead, the true
+    gradient of the binary log-loss. More than two classes are learnt one-vs-rest, one output
+    unit per class, all updated at once.
+
+    Parameters
+    ----------
+    learning_rate : float, default=0.1
+    max_iter : int, default=1000
+        Full-batch iterations at most.
+    rule : {"threshold", "logistic"}, default="threshold"
+    threshold : float in (0, 1), default=0.5
+        Probability at and above which a unit predicts its class.
+    fit_intercept : bool, default=True
+    tol : float or None, default=None
+        With ``rule="logistic"``: stop once the log-loss has not improved by ``tol`` for
+        ``n_iter_no_change`` iterations. ``None`` runs ``max_iter`` iterations.
+    n_iter_no_change : int, default=5
+
+    Attributes
+    ----------
+    coef_ : array of shape (1, n_features) or (n_classes, n_features)
+    intercept_ : array of shape (1,) or (n_classes,)
+        Both in X's namespace, on X's device, in X's floating dtype.
+    classes_ : numpy.ndarray of shape (n_classes,)
+        The sorted labels.
+    n_iter_ : int
+        Iterations run.
+    errors_ : list of int
+        At each iteration, the number of samples some output unit got wrong (for two classes:
+        the misclassified samples), before that iteration's update.
+    loss_curve_ : list of float
+        The binary log-loss (summed over units, mean over samples) at each iteration.
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> from xperceptron import Perceptron
+    >>> from xperceptron.datasets import logic_gate
+    >>> X, y = logic_gate("and")
+    >>> clf = Perceptron().fit(X, y, coef_init=[[0.4, 0.2]], intercept_init=[1.0])
+    >>> clf.predict(X).tolist()
+    [0, 0, 0, 1]
+    >>> clf.coef_.tolist(), clf.intercept_.tolist()
+    ([[0.05, 0.05]], [-0.07499999999999982])
+    """
+
+    def __init__(
+        self,
+        learning_rate: float = 0.1,
+        max_iter: int = 1000,
+        *,
+        rule: str = "threshold",
+        threshold: float = 0.5,
+        fit_intercept: bool = True,
+        tol: float | None = None,
+        n_iter_no_change: int = 5,
+    ) -> None:
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.rule = rule
+        self.threshold = threshold
+        self.fit_intercept = fit_intercept
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+
+    def _validate_params(self) -> None:
+        def bad(name: str, allowed: str) -> ValueError:
+            return ValueError(f"{name} must be {allowed}, got {getattr(self, name)!r}.")
+
+        if not _is_real(self.learning_rate) or not self.learning_rate > 0:
+            raise bad("learning_rate", "a float > 0")
+        if not _is_int(self.max_iter) or self.max_iter < 1:
+            raise bad("max_iter", "an int >= 1")
+        if self.rule not in RULES:
+            raise bad("rule", f"one of {list(RULES)}")
+        if not _is_real(self.threshold) or not 0 < self.threshold < 1:
+            raise bad("threshold", "a float in (0, 1)")
+        if not isinstance(self.fit_intercept, (bool, np.bool_)):
+            raise bad("fit_intercept", "True or False")
+        if self.tol is not None and (not _is_real(self.tol) or self.tol < 0):
+            raise bad("tol", "None or a float >= 0")
+        if not _is_int(self.n_iter_no_change) or self.n_iter_no_change < 1:
+            raise bad("n_iter_no_change", "an int >= 1")
+
+    def fit(
+        self, X: Any, y: Any, coef_init: Any = None, intercept_init: Any = None
+    ) -> Perceptron:
+        """Train on ``X`` of shape ``(n_samples, n_features)`` and labels ``y``.
+
+        Parameters
+        ----------
+        coef_init : array-like of shape (n_units, n_features), optional
+            Initial weights (``n_units`` is 1 for two classes); zeros by default.
+        intercept_init : array-like of shape (n_units,), optional
+            Initial biases; zeros by default.
+        """
+        self._validate_params()
+        xp, device = get_namespace(X=X, y=y, coef_init=coef_init, intercept_init=intercept_init)
+        X = check_X(X, xp=xp, device=device)
+        n_samples, n_features = X.shape
+        labels = check_labels(y, n_samples)
+        classes, indices = np.unique(labels, return_inverse=True)
+        if classes.shape[0] < 2:
+            raise ValueError(
+                f"y has a single class ({classes[0]!r}); a classifier needs at least two."
+            )
+        n_units = 1 if classes.shape[0] == 2 else classes.shape[0]
+        coef = self._initial(
+            coef_init, (n_units, n_features), "coef_init", X=X, xp=xp, device=device
+        )
+        intercept = self._initial(
+            intercept_init, (n_units,), "intercept_init", X=X, xp=xp, device=device
+        )
+        Y = _encode(indices, n_units, dtype=X.dtype, xp=xp, device=device)
+
+        params = [(coef.T, intercept)]
+        errors: list[int] = []
+        losses: list[float] = []
+        best_loss, no_improvement = np.inf, 0
+        log_loss = get_output_loss("logistic").loss
+        for _ in range(self.max_iter):
+            logits, activations = forward(params, X, activation="identity", xp=xp)
+            proba = logistic(logits, xp=xp)
+            predicted = xp.astype(proba >= self.threshold, X.dtype)
+            # Read once per iteration: the iteration is the epoch (one full batch).
+            errors.append(int(xp.sum(xp.astype(xp.any(predicted != Y, axis=1), xp.int32))))
+            losses.append(float(log_loss(logits, Y, xp=xp)))
+            if self.rule == "threshold":
+                if errors[-1] == 0:  # the update would be exactly zero: converged
+                    break
+                delta = predicted - Y
+            else:
+                if self.tol is not None:
+                    no_improvement = 0 if losses[-1] < best_loss - self.tol else no_improvement + 1
+                    best_loss = min(best_loss, losses[-1])
+                    if no_improvement >= self.n_iter_no_change:
+                        break
+                delta = proba - Y
+            ((grad_W, grad_b),) = backward(params, activations, delta, activation="identity", xp=xp)
+            W, b = params[0]
+            params = [
+                (
+                    W - self.learning_rate * grad_W,
+                    b - self.learning_rate * grad_b if self.fit_intercept else b,
+                )
+            ]
+        else:
+            if self.rule == "threshold" or self.tol is not None:
+                warnings.warn(
+                    f"Perceptron stopped at max_iter={self.max_iter} with {errors[-1]} "
+                    "misclassified samples; increase max_iter (if the errors never reach "
+                    "zero, the classes are not linearly separable).",
+                    ConvergenceWarning,
+                    stacklevel=2,
+                )
+
+        W, b = params[0]
+        self.coef_, self.intercept_ = W.T, b
+        self.classes_ = classes
+        self.n_features_in_ = n_features
+        self.n_iter_ = len(errors)
+        self.errors_ = errors
+        self.loss_curve_ = losses
+        return self
+
+    @staticmethod
+    def _initial(
+        value: Any, shape: tuple[int, ...], name: str, *, X: Array, xp: Namespace, device: Device
+    ) -> Array:
+        if value is None:
+            return xp.zeros(shape, dtype=X.dtype, device=device)
+        value = as_float_array(value, xp=xp, device=device, name=name, dtype=X.dtype)
+        if tuple(value.shape) != shape:
+            raise ValueError(f"{name} must have shape {shape}, got {tuple(value.shape)}.")
+        if not bool(xp.all(xp.isfinite(value))):
+            raise ValueError(f"{name} contains NaN or infinity.")
+        return value
+
+    def _checked(self, X: Any) -> tuple[Array, Namespace]:
+        check_is_fitted(self)
+        xp, device = get_namespace(X=X)
+        fitted_xp, _ = get_namespace(coef_=self.coef_)
+        if xp is not fitted_xp:
+            raise TypeError(
+                f"X is a {namespace_name(xp)} array but the model was fitted on "
+                f"{namespace_name(fitted_xp)} arrays; pass X of that namespace "
+                "(or save the model and load it with xp=...)."
+            )
+        X = check_X(X, xp=xp, device=device, dtype=self.coef_.dtype)
+        check_features(X, self.n_features_in_)
+        return X, xp
+
+    def decision_function(self, X: Any) -> Array:
+        """Logits: shape ``(n_samples,)`` for two classes, ``(n_samples, n_classes)`` beyond."""
+        X, xp = self._checked(X)
+        scores = X @ self.coef_.T + self.intercept_
+        return scores[:, 0] if self.coef_.shape[0] == 1 else scores
+
+    def predict_proba(self, X: Any) -> Array:
+        """Class probabilities of shape ``(n_samples, n_classes)``; rows sum to 1.
+
+        Two classes: ``[1 - sigmoid(z), sigmoid(z)]``. One-vs-rest: each unit's sigmoid,
+        normalised over the units.
+        """
+        X, xp = self._checked(X)
+        proba = logistic(X @ self.coef_.T + self.intercept_, xp=xp)
+        if self.coef_.shape[0] == 1:
+            return xp.concat([1.0 - proba, proba], axis=1)
+        return proba / xp.sum(proba, axis=1, keepdims=True)
+
+    def predict(self, X: Any) -> Array:
+        """Labels, in X's namespace and on X's device (NumPy arrays for non-numeric labels)."""
+        X, xp = self._checked(X)
+        logits = X @ self.coef_.T + self.intercept_
+        if self.coef_.shape[0] == 1:
+            positive = logistic(logits[:, 0], xp=xp) >= self.threshold
+            indices = xp.astype(positive, xp.int32)
+        else:
+            indices = xp.argmax(logits, axis=1)
+        return _decode(indices, self.classes_, xp=xp)
+
+    def score(self, X: Any, y: Any) -> float:
+        """Mean accuracy of ``predict(X)`` against ``y``."""
+        predicted = to_numpy(self.predict(X))
+        labels = check_labels(y, predicted.shape[0])
+        return float(np.mean(predicted == labels))
+
+
+def _is_real(value: object) -> bool:
+    return isinstance(value, Real) and not isinstance(value, bool)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, Integral) and not isinstance(value, bool)
+
+
+def _encode(
+    indices: np.ndarray[Any, Any], n_units: int, *, dtype: Any, xp: Namespace, device: Device
+) -> Array:
+    """0/1 targets of shape ``(n_samples, n_units)``, built on the device from class indices.
+
+    One unit (two classes) is the indicator of the second class; otherwise one-hot rows.
+    """
+    codes = xp.asarray(indices.astype(np.int32), device=device)
+    units = xp.arange(n_units, dtype=xp.int32, device=device) + (1 if n_units == 1 else 0)
+    return xp.astype(codes[:, None] == units[None, :], dtype)
+
+
+def _decode(indices: Array, classes: np.ndarray[Any, Any], *, xp: Namespace) -> Array:
+    """Class labels for class indices, in the indices' namespace and on their device."""
+    if isinstance(indices, np.ndarray) or classes.dtype.kind not in "biuf":
+        return classes[to_numpy(indices)]
+    return xp.take(xp.asarray(classes, device=_device_of(indices)), indices)
+
+
+def _device_of(a: Array) -> Device:
+    return get_namespace(a=a)[1]
