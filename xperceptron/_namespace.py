@@ -103,8 +103,8 @@ def to_numpy(a: Array) -> np.ndarray[Any, Any]:
 
     Only for what must be on the host: labels at fit time, figures read once per epoch.
     """
-    if isinstance(a, np.ndarray):
-        return a
+    if isinstance(a, (np.ndarray, np.generic)):  # NumPy reductions return scalars
+        return np.asarray(a)
     if array_api_compat.is_cupy_array(a):
         return a.get()  # type: ignore[no-any-return]
     if array_api_compat.is_torch_array(a):
