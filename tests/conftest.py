@@ -7,7 +7,6 @@ every installed backend runs and the missing ones are skipped with the reason.
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,7 +43,7 @@ class Backend:
     def assert_array(
         self, a: Any, *, shape: tuple[int, ...] | None = None, dtype: Any = None
     ) -> None:
-        """``a`` is an array of this backend's namespace, on its device, of the given dtype/shape."""
+        """``a`` is an array of this backend's namespace and device, with that dtype and shape."""
         assert array_api_compat.is_array_api_obj(a), f"expected an array, got {type(a)}"
         assert array_api_compat.array_namespace(a) is self.xp, (
             f"expected a {self.name} array, got {type(a)}"

@@ -38,7 +38,7 @@ def _targets(out_activation, n, k, rng):
 def test_glorot_uniform_shapes_bounds_and_placement(backend):
     params = _params(backend, activation="relu")
     assert len(params) == len(SIZES) - 1
-    for (W, b), fan_in, fan_out in zip(params, SIZES[:-1], SIZES[1:]):
+    for (W, b), fan_in, fan_out in zip(params, SIZES[:-1], SIZES[1:], strict=True):
         backend.assert_array(W, shape=(fan_in, fan_out), dtype=backend.float_dtype)
         backend.assert_array(b, shape=(fan_out,), dtype=backend.float_dtype)
         bound = np.sqrt(6.0 / (fan_in + fan_out))
@@ -47,7 +47,7 @@ def test_glorot_uniform_shapes_bounds_and_placement(backend):
 
 
 def test_glorot_bound_is_narrower_for_logistic(backend):
-    (W, _), = _params(backend, sizes=[400, 400], activation="logistic")
+    ((W, _),) = _params(backend, sizes=[400, 400], activation="logistic")
     bound = np.sqrt(2.0 / 800)
     values = to_numpy(W)
     assert np.abs(values).max() <= bound
@@ -58,12 +58,15 @@ def test_same_seed_same_weights_on_every_backend(backend):
     numpy_xp = __import__("array_api_compat").array_namespace(np.empty(0))
     dtype = backend.float_dtype
     host = glorot_uniform(
-        SIZES, activation="tanh", rng=np.random.default_rng(7),
+        SIZES,
+        activation="tanh",
+        rng=np.random.default_rng(7),
         dtype=numpy_xp.float64 if backend.float64 else numpy_xp.float32,
-        device="cpu", xp=numpy_xp,
+        device="cpu",
+        xp=numpy_xp,
     )
     on_device = _params(backend, seed=7, dtype=dtype)
-    for (W, b), (W_host, b_host) in zip(on_device, host):
+    for (W, b), (W_host, b_host) in zip(on_device, host, strict=True):
         np.testing.assert_array_equal(to_numpy(W), W_host)
         np.testing.assert_array_equal(to_numpy(b), b_host)
 
@@ -138,18 +141,29 @@ def test_gradients_match_pytorch_autograd(backend64, activation, out_activation,
     Y_host = _targets(out_activation, 7, SIZES[-1], rng)
     params = _params(backend64, activation=activation, seed=6)
     loss, grads = value_and_grad(
-        params, backend64.asarray(X_host), backend64.asarray(Y_host), xp=backend64.xp,
-        activation=activation, out_activation=out_activation, alpha=alpha,
+        params,
+        backend64.asarray(X_host),
+        backend64.asarray(Y_host),
+        xp=backend64.xp,
+        activation=activation,
+        out_activation=out_activation,
+        alpha=alpha,
     )
 
     # The same objective written independently with torch.nn.functional.
     hidden = {
-        "identity": lambda z: z, "logistic": torch.sigmoid, "tanh": torch.tanh,
-        "relu": functional.relu, "leaky_relu": functional.leaky_relu,
+        "identity": lambda z: z,
+        "logistic": torch.sigmoid,
+        "tanh": torch.tanh,
+        "relu": functional.relu,
+        "leaky_relu": functional.leaky_relu,
         "softplus": functional.softplus,
     }[activation]
     tensors = [
-        (torch.tensor(to_numpy(W), requires_grad=True), torch.tensor(to_numpy(b), requires_grad=True))
+        (
+            torch.tensor(to_numpy(W), requires_grad=True),
+            torch.tensor(to_numpy(b), requires_grad=True),
+        )
         for W, b in params
     ]
     h = torch.tensor(X_host)
@@ -169,7 +183,7 @@ def test_gradients_match_pytorch_autograd(backend64, activation, out_activation,
 
     # Two float64 computations of the same expression: agreement to rounding.
     backend64.assert_close(loss, total.detach().numpy(), rtol=1e-12)
-    for (grad_W, grad_b), (W, b) in zip(grads, tensors):
+    for (grad_W, grad_b), (W, b) in zip(grads, tensors, strict=True):
         backend64.assert_close(grad_W, W.grad.numpy(), rtol=1e-10, atol=1e-14)
         backend64.assert_close(grad_b, b.grad.numpy(), rtol=1e-10, atol=1e-14)
 

@@ -106,7 +106,9 @@ def test_logistic_rule_is_a_gradient_step_on_the_log_loss(backend):
     eps = np.finfo(np.float64 if backend.float64 else np.float32).eps
     expected_W = to_numpy(params[0][0] - 0.1 * grad_W).T
     backend.assert_close(clf.coef_, expected_W, rtol=0, atol=4 * eps)
-    backend.assert_close(clf.intercept_, to_numpy(params[0][1] - 0.1 * grad_b), rtol=0, atol=4 * eps)
+    backend.assert_close(
+        clf.intercept_, to_numpy(params[0][1] - 0.1 * grad_b), rtol=0, atol=4 * eps
+    )
 
 
 def test_logistic_rule_lowers_the_loss_and_stops_at_tol(backend):
@@ -172,17 +174,23 @@ def test_string_labels_and_python_lists():
 
 
 def test_list_labels_follow_the_arrays_namespace(backend):
-    X, y = _and_gate(backend)
+    X, _ = _and_gate(backend)
     clf = Perceptron().fit(X, [0, 0, 0, 1], coef_init=[[0.4, 0.2]], intercept_init=[1.0])
     backend.assert_array(clf.predict(X), shape=(4,))
 
 
 @pytest.mark.parametrize(
     ("params", "name"),
-    [({"learning_rate": 0.0}, "learning_rate"), ({"max_iter": 0}, "max_iter"),
-     ({"max_iter": 2.5}, "max_iter"), ({"rule": "hebb"}, "rule"), ({"threshold": 1.0}, "threshold"),
-     ({"fit_intercept": "yes"}, "fit_intercept"), ({"tol": -1.0}, "tol"),
-     ({"n_iter_no_change": 0}, "n_iter_no_change")],
+    [
+        ({"learning_rate": 0.0}, "learning_rate"),
+        ({"max_iter": 0}, "max_iter"),
+        ({"max_iter": 2.5}, "max_iter"),
+        ({"rule": "hebb"}, "rule"),
+        ({"threshold": 1.0}, "threshold"),
+        ({"fit_intercept": "yes"}, "fit_intercept"),
+        ({"tol": -1.0}, "tol"),
+        ({"n_iter_no_change": 0}, "n_iter_no_change"),
+    ],
 )
 def test_bad_hyperparameters_are_named(params, name):
     X, y = logic_gate("and")
@@ -203,7 +211,11 @@ def test_bad_initial_weights_and_labels():
 def test_rejected_calls_change_nothing(backend):
     X, y = _and_gate(backend)
     clf = Perceptron().fit(X, y, **TUTORIAL_INIT)
-    coef, intercept, errors = to_numpy(clf.coef_).copy(), to_numpy(clf.intercept_).copy(), clf.errors_
+    coef, intercept, errors = (
+        to_numpy(clf.coef_).copy(),
+        to_numpy(clf.intercept_).copy(),
+        clf.errors_,
+    )
     bad_X = backend.asarray(np.array([[0.0, np.nan], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]))
     with pytest.raises(ValueError, match="NaN"):
         clf.fit(bad_X, y)
@@ -221,7 +233,9 @@ def test_predict_checks_fit_features_and_namespace(backend):
     clf = Perceptron().fit(X, y)
     with pytest.raises(ValueError, match="X has 3 features, but the estimator was fitted with 2"):
         clf.predict(backend.asarray(np.ones((2, 3))))
-    other = np.ones((2, 2)) if backend.name != "numpy" else __import__("array_api_strict").ones((2, 2))
+    other = (
+        np.ones((2, 2)) if backend.name != "numpy" else __import__("array_api_strict").ones((2, 2))
+    )
     with pytest.raises(TypeError, match="fitted on"):
         clf.predict(other)
 

@@ -36,8 +36,12 @@ def test_python_lists_are_read_with_numpy():
 
 @pytest.mark.parametrize(
     ("shape", "match"),
-    [((3,), "must be 2-D"), ((2, 3, 1), "must be 2-D"), ((0, 3), "at least one sample"),
-     ((3, 0), "at least one sample and one feature")],
+    [
+        ((3,), "must be 2-D"),
+        ((2, 3, 1), "must be 2-D"),
+        ((0, 3), "at least one sample"),
+        ((3, 0), "at least one sample and one feature"),
+    ],
 )
 def test_bad_shapes(backend, shape, match):
     with pytest.raises(ValueError, match=match):
@@ -72,8 +76,12 @@ def test_labels_come_back_to_the_host(backend):
 
 @pytest.mark.parametrize(
     ("y", "match"),
-    [([[0], [1], [0]], r"pass a 1-D array"), ([[0, 1, 0]], "must be 1-D"),
-     ([0, 1], "X has 3 samples but y has 2"), ([0.0, np.nan, 1.0], "NaN or infinity")],
+    [
+        ([[0], [1], [0]], r"pass a 1-D array"),
+        ([[0, 1, 0]], "must be 1-D"),
+        ([0, 1], "X has 3 samples but y has 2"),
+        ([0.0, np.nan, 1.0], "NaN or infinity"),
+    ],
 )
 def test_bad_labels(y, match):
     with pytest.raises(ValueError, match=match):

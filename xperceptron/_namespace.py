@@ -32,7 +32,7 @@ __all__ = [
 
 
 def is_array(obj: object) -> bool:
-    """Whether ``obj`` is an array of a namespace array-api-compat knows (NumPy scalars excluded)."""
+    """Whether ``obj`` is an array of a namespace array-api-compat knows (not a NumPy scalar)."""
     return bool(array_api_compat.is_array_api_obj(obj)) and not isinstance(obj, np.generic)
 
 
@@ -106,9 +106,9 @@ def to_numpy(a: Array) -> np.ndarray[Any, Any]:
     if isinstance(a, (np.ndarray, np.generic)):  # NumPy reductions return scalars
         return np.asarray(a)
     if array_api_compat.is_cupy_array(a):
-        return a.get()  # type: ignore[no-any-return]
+        return np.asarray(a.get())
     if array_api_compat.is_torch_array(a):
-        return a.detach().cpu().numpy()  # type: ignore[no-any-return]
+        return np.asarray(a.detach().cpu().numpy())
     if array_api_compat.is_jax_array(a):
         return np.asarray(a)
     # Other CPU namespaces (array-api-strict, ...) export through DLPack.

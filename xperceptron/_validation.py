@@ -19,7 +19,7 @@ from ._namespace import (
     to_numpy,
 )
 
-__all__ = ["as_float_array", "check_features", "check_labels", "check_X"]
+__all__ = ["as_float_array", "check_X", "check_features", "check_labels"]
 
 
 def _describe(dtype: Any) -> str:
@@ -67,9 +67,7 @@ def _check_finite(a: Array, *, xp: Namespace, name: str) -> None:
         raise ValueError(f"{name} contains NaN or infinity; remove or impute those values.")
 
 
-def check_X(
-    X: Any, *, xp: Namespace, device: Device, name: str = "X", dtype: Any = None
-) -> Array:
+def check_X(X: Any, *, xp: Namespace, device: Device, name: str = "X", dtype: Any = None) -> Array:
     """Validate a 2-D sample matrix and return it as a floating array of ``xp``.
 
     Raises

@@ -8,6 +8,7 @@ backend.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,8 +28,7 @@ def check_random_state(random_state: int | np.random.Generator | None) -> np.ran
     ):
         return np.random.default_rng(random_state)
     raise ValueError(
-        "random_state must be None, an int or a numpy.random.Generator, "
-        f"got {random_state!r}."
+        f"random_state must be None, an int or a numpy.random.Generator, got {random_state!r}."
     )
 
 
@@ -55,7 +55,7 @@ def glorot_uniform(
     factor = 2.0 if activation == "logistic" else 6.0
     host = host_dtype(dtype, xp)
     params = []
-    for fan_in, fan_out in zip(layer_sizes[:-1], layer_sizes[1:]):
+    for fan_in, fan_out in itertools.pairwise(layer_sizes):
         bound = np.sqrt(factor / (fan_in + fan_out))
         W = rng.uniform(-bound, bound, size=(fan_in, fan_out)).astype(host)
         b = rng.uniform(-bound, bound, size=fan_out).astype(host)

@@ -69,8 +69,8 @@ class Perceptron(ClassifierMixin, BaseEstimator):
     >>> clf = Perceptron().fit(X, y, coef_init=[[0.4, 0.2]], intercept_init=[1.0])
     >>> clf.predict(X).tolist()
     [0, 0, 0, 1]
-    >>> clf.coef_.tolist(), clf.intercept_.tolist()
-    ([[0.05, 0.05]], [-0.07499999999999982])
+    >>> print(clf.coef_, clf.intercept_)
+    [[0.05 0.05]] [-0.075]
     """
 
     def __init__(
@@ -111,9 +111,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         if not _is_int(self.n_iter_no_change) or self.n_iter_no_change < 1:
             raise bad("n_iter_no_change", "an int >= 1")
 
-    def fit(
-        self, X: Any, y: Any, coef_init: Any = None, intercept_init: Any = None
-    ) -> Perceptron:
+    def fit(self, X: Any, y: Any, coef_init: Any = None, intercept_init: Any = None) -> Perceptron:
         """Train on ``X`` of shape ``(n_samples, n_features)`` and labels ``y``.
 
         Parameters
@@ -221,7 +219,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X: Any) -> Array:
         """Logits: shape ``(n_samples,)`` for two classes, ``(n_samples, n_classes)`` beyond."""
-        X, xp = self._checked(X)
+        X, _ = self._checked(X)
         scores = X @ self.coef_.T + self.intercept_
         return scores[:, 0] if self.coef_.shape[0] == 1 else scores
 
