@@ -6,8 +6,17 @@ from __future__ import annotations
 
 from . import datasets
 from ._base import ConvergenceWarning, NotFittedError
+from .mlp import MLPClassifier, MLPRegressor
 from .perceptron import Perceptron
 
 __version__ = "0.1.0"
 
-__all__ = ["ConvergenceWarning", "NotFittedError", "Perceptron", "__version__", "datasets"]
+__all__ = [
+    "ConvergenceWarning",
+    "MLPClassifier",
+    "MLPRegressor",
+    "NotFittedError",
+    "Perceptron",
+    "__version__",
+    "datasets",
+]

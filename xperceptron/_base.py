@@ -10,6 +10,7 @@ __all__ = [
     "ClassifierMixin",
     "ConvergenceWarning",
     "NotFittedError",
+    "RegressorMixin",
     "check_is_fitted",
 ]
 
@@ -101,5 +102,21 @@ class ClassifierMixin:
             estimator_type="classifier",
             target_tags=TargetTags(required=True),
             classifier_tags=ClassifierTags(),
+            input_tags=InputTags(),
+        )
+
+
+class RegressorMixin:
+    """Declares a regressor to scikit-learn (``__sklearn_tags__``), importing it only then."""
+
+    _estimator_type = "regressor"
+
+    def __sklearn_tags__(self) -> Any:
+        from sklearn.utils import InputTags, RegressorTags, Tags, TargetTags
+
+        return Tags(
+            estimator_type="regressor",
+            target_tags=TargetTags(required=True),
+            regressor_tags=RegressorTags(),
             input_tags=InputTags(),
         )

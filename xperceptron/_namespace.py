@@ -23,6 +23,7 @@ __all__ = [
     "Device",
     "Namespace",
     "default_float_dtype",
+    "default_int_dtype",
     "get_namespace",
     "host_dtype",
     "is_array",
@@ -88,6 +89,11 @@ def default_float_dtype(xp: Namespace, device: Device) -> Any:
         except (TypeError, ValueError, KeyError):  # pragma: no cover - old namespaces
             pass
     return xp.asarray(0.0, device=device).dtype  # pragma: no cover
+
+
+def default_int_dtype(xp: Namespace, device: Device) -> Any:
+    """The namespace's default integer dtype on ``device``."""
+    return xp.__array_namespace_info__().default_dtypes(device=device)["integral"]
 
 
 def host_dtype(dtype: Any, xp: Namespace) -> type[np.floating[Any]]:

@@ -5,6 +5,7 @@ Every check raises before the caller changes any state, with a message naming th
 
 from __future__ import annotations
 
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,30 @@ from ._namespace import (
     to_numpy,
 )
 
-__all__ = ["as_float_array", "check_X", "check_features", "check_labels"]
+__all__ = [
+    "as_float_array",
+    "check_X",
+    "check_features",
+    "check_labels",
+    "is_bool",
+    "is_int",
+    "is_real",
+]
+
+
+def is_real(value: object) -> bool:
+    """A real number, not a bool (for hyperparameter checks)."""
+    return isinstance(value, Real) and not isinstance(value, bool)
+
+
+def is_int(value: object) -> bool:
+    """An integer, not a bool."""
+    return isinstance(value, Integral) and not isinstance(value, bool)
+
+
+def is_bool(value: object) -> bool:
+    """A Python or NumPy bool."""
+    return isinstance(value, (bool, np.bool_))
 
 
 def _describe(dtype: Any) -> str:

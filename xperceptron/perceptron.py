@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import warnings
-from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 
 from ._base import BaseEstimator, ClassifierMixin, ConvergenceWarning, check_is_fitted
+from ._labels import decode, encode
 from ._namespace import Array, Device, Namespace, get_namespace, namespace_name, to_numpy
-from ._validation import as_float_array, check_features, check_labels, check_X
+from ._validation import as_float_array, check_features, check_labels, check_X, is_int, is_real
 from .activations import logistic
 from .losses import get_output_loss
 from .network import backward, forward
@@ -96,19 +96,19 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         def bad(name: str, allowed: str) -> ValueError:
             return ValueError(f"{name} must be {allowed}, got {getattr(self, name)!r}.")
 
-        if not _is_real(self.learning_rate) or not self.learning_rate > 0:
+        if not is_real(self.learning_rate) or not self.learning_rate > 0:
             raise bad("learning_rate", "a float > 0")
-        if not _is_int(self.max_iter) or self.max_iter < 1:
+        if not is_int(self.max_iter) or self.max_iter < 1:
             raise bad("max_iter", "an int >= 1")
         if self.rule not in RULES:
             raise bad("rule", f"one of {list(RULES)}")
-        if not _is_real(self.threshold) or not 0 < self.threshold < 1:
+        if not is_real(self.threshold) or not 0 < self.threshold < 1:
             raise bad("threshold", "a float in (0, 1)")
         if not isinstance(self.fit_intercept, (bool, np.bool_)):
             raise bad("fit_intercept", "True or False")
-        if self.tol is not None and (not _is_real(self.tol) or self.tol < 0):
+        if self.tol is not None and (not is_real(self.tol) or self.tol < 0):
             raise bad("tol", "None or a float >= 0")
-        if not _is_int(self.n_iter_no_change) or self.n_iter_no_change < 1:
+        if not is_int(self.n_iter_no_change) or self.n_iter_no_change < 1:
             raise bad("n_iter_no_change", "an int >= 1")
 
     def fit(self, X: Any, y: Any, coef_init: Any = None, intercept_init: Any = None) -> Perceptron:
@@ -138,7 +138,8 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         intercept = self._initial(
             intercept_init, (n_units,), "intercept_init", X=X, xp=xp, device=device
         )
-        Y = _encode(indices, n_units, dtype=X.dtype, xp=xp, device=device)
+        units = [1] if n_units == 1 else range(n_units)
+        Y = encode(indices, units, dtype=X.dtype, xp=xp, device=device)
 
         params = [(coef.T, intercept)]
         errors: list[int] = []
@@ -244,41 +245,10 @@ class Perceptron(ClassifierMixin, BaseEstimator):
             indices = xp.astype(positive, xp.int32)
         else:
             indices = xp.argmax(logits, axis=1)
-        return _decode(indices, self.classes_, xp=xp)
+        return decode(indices, self.classes_, xp=xp)
 
     def score(self, X: Any, y: Any) -> float:
         """Mean accuracy of ``predict(X)`` against ``y``."""
         predicted = to_numpy(self.predict(X))
         labels = check_labels(y, predicted.shape[0])
         return float(np.mean(predicted == labels))
-
-
-def _is_real(value: object) -> bool:
-    return isinstance(value, Real) and not isinstance(value, bool)
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, Integral) and not isinstance(value, bool)
-
-
-def _encode(
-    indices: np.ndarray[Any, Any], n_units: int, *, dtype: Any, xp: Namespace, device: Device
-) -> Array:
-    """0/1 targets of shape ``(n_samples, n_units)``, built on the device from class indices.
-
-    One unit (two classes) is the indicator of the second class; otherwise one-hot rows.
-    """
-    codes = xp.asarray(indices.astype(np.int32), device=device)
-    units = xp.arange(n_units, dtype=xp.int32, device=device) + (1 if n_units == 1 else 0)
-    return xp.astype(codes[:, None] == units[None, :], dtype)
-
-
-def _decode(indices: Array, classes: np.ndarray[Any, Any], *, xp: Namespace) -> Array:
-    """Class labels for class indices, in the indices' namespace and on their device."""
-    if isinstance(indices, np.ndarray) or classes.dtype.kind not in "biuf":
-        return classes[to_numpy(indices)]
-    return xp.take(xp.asarray(classes, device=_device_of(indices)), indices)
-
-
-def _device_of(a: Array) -> Device:
-    return get_namespace(a=a)[1]

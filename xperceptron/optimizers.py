@@ -1,0 +1,125 @@
+"""Optimizers as pure ``(init, update)`` pairs, and scikit-learn's learning-rate schedules.
+
+``state = opt.init(params)``; ``steps, state = opt.update(grads, state, learning_rate, xp=xp)``;
+``params = apply_updates(params, steps)``. Parameters, gradients and steps are flat lists of
+arrays; states are small ``NamedTuple`` s of arrays and Python numbers. Nothing is written in
+place, so immutable arrays (JAX) work, and an optimizer can be tested on its own.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+from ._namespace import Array, Namespace
+
+__all__ = [
+    "SCHEDULES",
+    "SOLVERS",
+    "AdamState",
+    "Optimizer",
+    "SGDState",
+    "adam",
+    "apply_updates",
+    "invscaling",
+    "sgd",
+]
+
+SOLVERS = ("sgd", "adam")
+SCHEDULES = ("constant", "invscaling", "adaptive")
+
+
+class Optimizer(NamedTuple):
+    """``init(params) -> state``; ``update(grads, state, learning_rate, xp=) -> (steps, state)``."""
+
+    init: Callable[[Sequence[Array]], Any]
+    update: Callable[..., tuple[list[Array], Any]]
+
+
+class SGDState(NamedTuple):
+    velocities: list[Array]
+
+
+class AdamState(NamedTuple):
+    step: int
+    first_moments: list[Array]
+    second_moments: list[Array]
+
+
+def _zeros_like(params: Sequence[Array]) -> list[Array]:
+    # Through the array itself: the namespace's zeros_like keeps dtype and device.
+    return [p * 0 for p in params]
+
+
+def sgd(momentum: float = 0.9, nesterov: bool = True) -> Optimizer:
+    """Stochastic gradient descent with momentum, as scikit-learn's.
+
+    ``velocity = momentum * velocity - lr * grad``; the step is the velocity, or with
+    Nesterov's look-ahead ``momentum * velocity - lr * grad`` with the new velocity. With
+    ``momentum=0`` the step is exactly ``-lr * grad``.
+    """
+
+    def init(params: Sequence[Array]) -> SGDState:
+        return SGDState(_zeros_like(params))
+
+    def update(
+        grads: Sequence[Array], state: SGDState, learning_rate: float, *, xp: Namespace
+    ) -> tuple[list[Array], SGDState]:
+        if momentum == 0:
+            steps = [-learning_rate * g for g in grads]
+            return steps, state
+        velocities = [
+            momentum * v - learning_rate * g for v, g in zip(state.velocities, grads, strict=True)
+        ]
+        if nesterov:
+            steps = [
+                momentum * v - learning_rate * g for v, g in zip(velocities, grads, strict=True)
+            ]
+        else:
+            steps = velocities
+        return steps, SGDState(velocities)
+
+    return Optimizer(init, update)
+
+
+def adam(beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8) -> Optimizer:
+    """Adam (Kingma & Ba, 2014) with scikit-learn's bias-corrected step size.
+
+    ``lr_t = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)``, step ``-lr_t * m / (sqrt(v) + eps)``.
+    """
+
+    def init(params: Sequence[Array]) -> AdamState:
+        return AdamState(0, _zeros_like(params), _zeros_like(params))
+
+    def update(
+        grads: Sequence[Array], state: AdamState, learning_rate: float, *, xp: Namespace
+    ) -> tuple[list[Array], AdamState]:
+        count = state.step + 1
+        first = [
+            beta_1 * m + (1 - beta_1) * g for m, g in zip(state.first_moments, grads, strict=True)
+        ]
+        second = [
+            beta_2 * v + (1 - beta_2) * (g * g)
+            for v, g in zip(state.second_moments, grads, strict=True)
+        ]
+        step_size = learning_rate * math.sqrt(1 - beta_2**count) / (1 - beta_1**count)
+        steps = [
+            -step_size * m / (xp.sqrt(v) + epsilon) for m, v in zip(first, second, strict=True)
+        ]
+        return steps, AdamState(count, first, second)
+
+    return Optimizer(init, update)
+
+
+def apply_updates(params: Sequence[Array], steps: Sequence[Array]) -> list[Array]:
+    """``params + steps``, as new arrays."""
+    return [p + s for p, s in zip(params, steps, strict=True)]
+
+
+def invscaling(learning_rate_init: float, power_t: float, n_samples_seen: int) -> float:
+    """scikit-learn's ``invscaling`` schedule: ``lr_init / (t + 1) ** power_t``.
+
+    ``t`` counts the samples seen so far; the rate changes at the end of each epoch.
+    """
+    return float(learning_rate_init / (n_samples_seen + 1) ** power_t)
