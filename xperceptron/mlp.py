@@ -676,7 +676,8 @@ def _r2(Y: Array, predicted: Array, *, xp: Namespace) -> Array:
     total = xp.sum((Y - xp.mean(Y, axis=0)) ** 2, axis=0)
     constant = total == 0
     safe_total = xp.where(constant, 1.0, total)
-    scores = xp.where(constant, xp.where(residual == 0, 1.0, 0.0), 1.0 - residual / safe_total)
+    exact = xp.astype(residual == 0, residual.dtype)
+    scores = xp.where(constant, exact, 1.0 - residual / safe_total)
     return xp.mean(scores)
 
 
