@@ -55,10 +55,13 @@ def test_outputs_follow_x_on_every_backend(backend, task):
         backend.assert_array(W, shape=(fan_in, fan_out), dtype=backend.float_dtype)
         backend.assert_array(b, shape=(fan_out,), dtype=backend.float_dtype)
     assert (est.n_layers_, est.n_outputs_, est.n_features_in_) == (4, n_outputs, 4)
-    assert est.n_iter_ == 3 and est.t_ == 3 * 60
-    assert len(est.loss_curve_) == 3 and all(type(v) is float for v in est.loss_curve_)
+    assert est.n_iter_ == 3
+    assert est.t_ == 3 * 60
+    assert len(est.loss_curve_) == 3
+    assert all(type(v) is float for v in est.loss_curve_)
     assert est.best_loss_ == min(est.loss_curve_)
-    assert est.validation_scores_ is None and est.best_validation_score_ is None
+    assert est.validation_scores_ is None
+    assert est.best_validation_score_ is None
     predictions = est.predict(X)
     expected_shape = y_host.shape
     backend.assert_array(predictions, shape=expected_shape)
@@ -238,7 +241,8 @@ def test_warm_start_continues_from_the_current_weights(backend):
     first = [to_numpy(W).copy() for W in est.coefs_]
     with pytest.warns(ConvergenceWarning):
         est.fit(X, y)
-    assert est.n_iter_ == 10 and len(est.loss_curve_) == 10
+    assert est.n_iter_ == 10
+    assert len(est.loss_curve_) == 10
     assert est.loss_curve_[5] < est.loss_curve_[0]  # not restarted from the initial weights
     assert not np.array_equal(to_numpy(est.coefs_[0]), first[0])
     cold = MLPRegressor((6,), max_iter=5, random_state=0)
@@ -253,7 +257,8 @@ def test_partial_fit_needs_classes_first_and_rejects_unseen_labels():
     with pytest.raises(ValueError, match="classes must be passed on the first call"):
         est.partial_fit(X, y)
     est.partial_fit(X, y, classes=[0, 1, 2])
-    assert est.classes_.tolist() == [0, 1, 2] and est.out_activation_ == "softmax"
+    assert est.classes_.tolist() == [0, 1, 2]
+    assert est.out_activation_ == "softmax"
     with pytest.raises(ValueError, match=r"labels \[7\] that are not in classes \[0, 1, 2\]"):
         est.partial_fit(X, np.where(y == 1, 7, 0))
     with pytest.raises(ValueError, match="partial_fit does not support early_stopping"):
@@ -396,7 +401,9 @@ def test_predict_before_fit_and_wrong_inputs(backend):
     est = MLPClassifier((3,), max_iter=2, random_state=0)
     with pytest.warns(ConvergenceWarning):
         est.fit(X, backend.asarray(y_host))
-    with pytest.raises(ValueError, match="X has 3 features, but the estimator was fitted with 4"):
+    with pytest.raises(
+        ValueError, match="X has 3 features, but MLPClassifier is expecting 4 features"
+    ):
         est.predict(X[:, :3])
     other = np.asarray(X_host) if backend.name != "numpy" else array_api_strict.asarray(X_host)
     with pytest.raises(TypeError, match="fitted on"):

@@ -204,7 +204,7 @@ def test_bad_initial_weights_and_labels():
         Perceptron().fit(X, y, coef_init=[0.4, 0.2])
     with pytest.raises(ValueError, match=r"intercept_init must have shape \(1,\)"):
         Perceptron().fit(X, y, intercept_init=[1.0, 2.0])
-    with pytest.raises(ValueError, match="single class"):
+    with pytest.raises(ValueError, match="y has 1 class"):
         Perceptron().fit(X, [1, 1, 1, 1])
 
 
@@ -231,7 +231,9 @@ def test_predict_checks_fit_features_and_namespace(backend):
     with pytest.raises(NotFittedError, match="call 'fit'"):
         Perceptron().predict(X)
     clf = Perceptron().fit(X, y)
-    with pytest.raises(ValueError, match="X has 3 features, but the estimator was fitted with 2"):
+    with pytest.raises(
+        ValueError, match="X has 3 features, but Perceptron is expecting 2 features as input"
+    ):
         clf.predict(backend.asarray(np.ones((2, 3))))
     other = (
         np.ones((2, 2)) if backend.name != "numpy" else __import__("array_api_strict").ones((2, 2))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from xperceptron import DataConversionWarning
 from xperceptron._namespace import default_float_dtype, get_namespace
 from xperceptron._validation import check_features, check_labels, check_X
 
@@ -39,8 +40,8 @@ def test_python_lists_are_read_with_numpy():
     [
         ((3,), "must be 2-D"),
         ((2, 3, 1), "must be 2-D"),
-        ((0, 3), "at least one sample"),
-        ((3, 0), "at least one sample and one feature"),
+        ((0, 3), r"0 sample\(s\) \(shape=\(0, 3\)\) while a minimum of 1"),
+        ((3, 0), r"0 feature\(s\) \(shape=\(3, 0\)\) while a minimum of 1"),
     ],
 )
 def test_bad_shapes(backend, shape, match):
@@ -56,16 +57,28 @@ def test_non_finite_values(backend, bad):
         _check(backend.asarray(values), backend)
 
 
-def test_complex_and_text_are_rejected():
-    with pytest.raises(TypeError, match="expected real numbers"):
-        check_X(np.ones((2, 2), dtype=complex), xp=get_namespace()[0], device="cpu")
-    with pytest.raises(TypeError, match="expected real numbers"):
-        check_X([["a", "b"]], xp=get_namespace()[0], device="cpu")
+def test_complex_text_and_sparse_are_rejected():
+    xp = get_namespace()[0]
+    with pytest.raises(ValueError, match="Complex data not supported"):
+        check_X(np.ones((2, 2), dtype=complex), xp=xp, device="cpu")
+    with pytest.raises(TypeError, match="must hold real numbers"):
+        check_X([["a", "b"]], xp=xp, device="cpu")
+    sparse = pytest.importorskip("scipy.sparse")
+    with pytest.raises(TypeError, match="sparse input is not supported"):
+        check_X(sparse.csr_matrix(np.eye(3)), xp=xp, device="cpu")
+
+
+def test_object_arrays_of_numbers_are_numbers():
+    out = check_X(np.ones((2, 2), dtype=object), xp=get_namespace()[0], device="cpu")
+    assert out.dtype == np.float64
 
 
 def test_feature_count_is_named():
-    with pytest.raises(ValueError, match="X has 3 features, but the estimator was fitted with 2"):
-        check_features(np.ones((4, 3)), 2)
+    class Fitted:
+        n_features_in_ = 2
+
+    with pytest.raises(ValueError, match="X has 3 features, but Fitted is expecting 2 features"):
+        check_features(np.ones((4, 3)), Fitted())
 
 
 def test_labels_come_back_to_the_host(backend):
@@ -77,7 +90,6 @@ def test_labels_come_back_to_the_host(backend):
 @pytest.mark.parametrize(
     ("y", "match"),
     [
-        ([[0], [1], [0]], r"pass a 1-D array"),
         ([[0, 1, 0]], "must be 1-D"),
         ([0, 1], "X has 3 samples but y has 2"),
         ([0.0, np.nan, 1.0], "NaN or infinity"),
@@ -86,3 +98,16 @@ def test_labels_come_back_to_the_host(backend):
 def test_bad_labels(y, match):
     with pytest.raises(ValueError, match=match):
         check_labels(y, 3)
+
+
+def test_column_vector_labels_are_flattened_with_a_warning():
+    with pytest.warns(DataConversionWarning, match="column-vector y"):
+        labels = check_labels([[0], [1], [0]], 3)
+    np.testing.assert_array_equal(labels, [0, 1, 0])
+
+
+def test_continuous_or_missing_labels_are_refused():
+    with pytest.raises(ValueError, match="Unknown label type: continuous"):
+        check_labels([0.5, 1.0, 2.0], 3)
+    with pytest.raises(ValueError, match="requires y to be passed"):
+        check_labels(None, 3)

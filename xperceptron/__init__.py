@@ -5,7 +5,7 @@ against the Python array API standard, on NumPy, CuPy, PyTorch, JAX and array-ap
 from __future__ import annotations
 
 from . import datasets
-from ._base import ConvergenceWarning, NotFittedError
+from ._base import ConvergenceWarning, DataConversionWarning, NotFittedError
 from .mlp import MLPClassifier, MLPRegressor
 from .perceptron import Perceptron
 
@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ConvergenceWarning",
+    "DataConversionWarning",
     "MLPClassifier",
     "MLPRegressor",
     "NotFittedError",

@@ -9,6 +9,7 @@ __all__ = [
     "BaseEstimator",
     "ClassifierMixin",
     "ConvergenceWarning",
+    "DataConversionWarning",
     "NotFittedError",
     "RegressorMixin",
     "check_is_fitted",
@@ -20,6 +21,10 @@ class NotFittedError(ValueError, AttributeError):
 
     A subclass of both ``ValueError`` and ``AttributeError``, as scikit-learn's.
     """
+
+
+class DataConversionWarning(UserWarning):
+    """Input was converted to what the estimator expects (a column vector y flattened)."""
 
 
 class ConvergenceWarning(UserWarning):
@@ -116,7 +121,7 @@ class RegressorMixin:
 
         return Tags(
             estimator_type="regressor",
-            target_tags=TargetTags(required=True),
+            target_tags=TargetTags(required=True, multi_output=True),
             regressor_tags=RegressorTags(),
             input_tags=InputTags(),
         )

@@ -5,11 +5,13 @@ Every check raises before the caller changes any state, with a message naming th
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 
+from ._base import DataConversionWarning
 from ._namespace import (
     Array,
     Device,
@@ -59,15 +61,8 @@ def as_float_array(
     booleans and integers become the namespace's default floating dtype on ``device``.
     Python sequences are converted with NumPy on the host, then moved once.
     """
-    if not is_array(obj):
-        try:
-            obj = np.asarray(obj)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{name} could not be read as a numeric array: {exc}") from exc
-        if obj.dtype.kind not in "biuf":
-            raise TypeError(
-                f"{name} has dtype {obj.dtype}; expected real numbers (bool, int or float)."
-            )
+    if not is_array(obj) or (isinstance(obj, np.ndarray) and obj.dtype.kind not in "biuf"):
+        obj = _read_on_host(obj, name)
         target = dtype if dtype is not None else default_float_dtype(xp, device)
         if obj.dtype.kind == "f" and dtype is None:
             target = getattr(xp, obj.dtype.name, target)
@@ -80,9 +75,35 @@ def as_float_array(
         return xp.astype(obj, dtype)
     if xp.isdtype(obj.dtype, ("bool", "integral")):
         return xp.astype(obj, dtype if dtype is not None else default_float_dtype(xp, device))
+    if xp.isdtype(obj.dtype, "complex floating"):
+        raise ValueError(f"Complex data not supported: {name} has dtype {_describe(obj.dtype)}.")
     raise TypeError(
         f"{name} has dtype {_describe(obj.dtype)}; expected real numbers (bool, int or float)."
     )
+
+
+def _read_on_host(obj: Any, name: str) -> np.ndarray[Any, Any]:
+    """A Python sequence or non-numeric NumPy array as a real NumPy array, or a clear error."""
+    if type(obj).__module__.startswith("scipy.sparse"):
+        raise TypeError(
+            f"{name} is a SciPy sparse matrix: sparse input is not supported; "
+            f"convert it with {name}.toarray()."
+        )
+    try:
+        host = np.asarray(obj)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} could not be read as a numeric array: {exc}") from exc
+    if host.dtype.kind == "c":
+        raise ValueError(f"Complex data not supported: {name} has dtype {host.dtype}.")
+    if host.dtype.kind not in "biuf":
+        try:  # object arrays of numbers are numbers, as scikit-learn reads them
+            host = host.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"{name} must hold real numbers; its {host.dtype} values could not be read "
+                f"as floats ({exc})."
+            ) from exc
+    return host
 
 
 def _check_finite(a: Array, *, xp: Namespace, name: str) -> None:
@@ -104,24 +125,27 @@ def check_X(X: Any, *, xp: Namespace, device: Device, name: str = "X", dtype: An
     X = as_float_array(X, xp=xp, device=device, name=name, dtype=dtype)
     if X.ndim != 2:
         raise ValueError(
-            f"{name} must be 2-D of shape (n_samples, n_features), got shape {tuple(X.shape)}; "
-            "reshape a single feature with X[:, None] and a single sample with X[None, :]."
+            f"{name} must be 2-D of shape (n_samples, n_features), got shape {tuple(X.shape)}. "
+            f"Reshape your data with {name}[:, None] if it has a single feature or "
+            f"{name}[None, :] if it is a single sample."
         )
     n_samples, n_features = X.shape
-    if n_samples < 1 or n_features < 1:
-        raise ValueError(
-            f"{name} has shape {tuple(X.shape)}: need at least one sample and one feature."
-        )
+    for count, what in ((n_samples, "sample"), (n_features, "feature")):
+        if count < 1:
+            raise ValueError(
+                f"{name} has 0 {what}(s) (shape={tuple(X.shape)}) while a minimum of 1 is required."
+            )
     _check_finite(X, xp=xp, name=name)
     return X
 
 
-def check_features(X: Array, n_features_in: int, *, name: str = "X") -> None:
-    """Check that ``X`` has the number of features the estimator was fitted with."""
-    if X.shape[1] != n_features_in:
+def check_features(X: Array, estimator: Any, *, name: str = "X") -> None:
+    """Check that ``X`` has the number of features ``estimator`` was fitted with."""
+    expected = estimator.n_features_in_
+    if X.shape[1] != expected:
         raise ValueError(
-            f"{name} has {X.shape[1]} features, but the estimator was fitted with "
-            f"{n_features_in} features."
+            f"{name} has {X.shape[1]} features, but {type(estimator).__name__} is expecting "
+            f"{expected} features as input."
         )
 
 
@@ -131,6 +155,8 @@ def check_labels(y: Any, n_samples: int, *, name: str = "y") -> np.ndarray[Any, 
     NumPy input may hold any labels NumPy can sort (strings too); other namespaces hold
     numbers. Labels are read to the host once per fit, to find ``classes_``.
     """
+    if y is None:
+        raise ValueError(f"This estimator requires y to be passed, but the target {name} is None.")
     if is_array(y):
         labels = to_numpy(y)
     else:
@@ -138,9 +164,13 @@ def check_labels(y: Any, n_samples: int, *, name: str = "y") -> np.ndarray[Any, 
         if labels.dtype == object:
             raise TypeError(f"{name} holds Python objects of mixed types; pass numbers or strings.")
     if labels.ndim == 2 and labels.shape[1] == 1:
-        raise ValueError(
-            f"{name} has shape {labels.shape}; pass a 1-D array of labels (for example y[:, 0])."
+        warnings.warn(
+            f"A column-vector {name} of shape {labels.shape} was passed where a 1-D array of "
+            f"labels was expected; it is flattened (pass {name}[:, 0] to silence this).",
+            DataConversionWarning,
+            stacklevel=4,
         )
+        labels = labels[:, 0]
     if labels.ndim != 1:
         raise ValueError(f"{name} must be 1-D of shape (n_samples,), got shape {labels.shape}.")
     if labels.shape[0] != n_samples:
@@ -149,6 +179,12 @@ def check_labels(y: Any, n_samples: int, *, name: str = "y") -> np.ndarray[Any, 
         )
     if labels.dtype.kind == "c":
         raise TypeError(f"{name} has complex dtype {labels.dtype}; labels must be real.")
-    if labels.dtype.kind == "f" and not np.all(np.isfinite(labels)):
-        raise ValueError(f"{name} contains NaN or infinity; labels must be finite.")
+    if labels.dtype.kind == "f":
+        if not np.all(np.isfinite(labels)):
+            raise ValueError(f"{name} contains NaN or infinity; labels must be finite.")
+        if not np.all(labels == np.round(labels)):
+            raise ValueError(
+                f"Unknown label type: continuous. {name} holds non-integer floats; a classifier "
+                "needs discrete labels (use a regressor for continuous targets)."
+            )
     return labels

@@ -27,6 +27,7 @@ from ._namespace import (
     Namespace,
     default_int_dtype,
     get_namespace,
+    is_array,
     namespace_name,
     to_numpy,
 )
@@ -205,7 +206,7 @@ class BaseMLP(BaseEstimator):
         if reuse:
             self._check_same_namespace(xp, device)
             X = as_float_array(X, xp=xp, device=device, name="X", dtype=self.coefs_[0].dtype)
-            check_features(X, self.n_features_in_)
+            check_features(X, self)
         Y, target_attributes, strata = self._targets(
             y, X, xp=xp, device=device, reuse=reuse, classes=classes
         )
@@ -407,7 +408,7 @@ class BaseMLP(BaseEstimator):
         xp, device = get_namespace(X=X)
         self._check_same_namespace(xp, device)
         X = check_X(X, xp=xp, device=device, dtype=self.coefs_[0].dtype)
-        check_features(X, self.n_features_in_)
+        check_features(X, self)
         pairs = list(zip(self.coefs_, self.intercepts_, strict=True))
         logits, _ = forward(pairs, X, activation=self.activation, xp=xp)
         return logits, xp
@@ -535,9 +536,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                 f"{known.tolist()[:20]}."
             )
         if known.shape[0] < 2:
-            raise ValueError(
-                f"y has a single class ({known.tolist()}); a classifier needs at least two."
-            )
+            raise ValueError(f"y has 1 class ({known.tolist()}); a classifier needs at least two.")
         indices = np.searchsorted(known, labels)
         binary = known.shape[0] == 2
         units = [1] if binary else range(known.shape[0])
@@ -553,6 +552,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         else:
             right = xp.all((output > 0.5) == (Y > 0.5), axis=1)
         return xp.mean(xp.astype(right, output.dtype))
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None) -> MLPClassifier:
         """One epoch over ``(X, y)``, continuing from the current state.
@@ -657,6 +661,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
 
 
 def _check_regression_targets(y: Any, like: Array, *, xp: Namespace, device: Device) -> Array:
+    if y is None:
+        raise ValueError("This estimator requires y to be passed, but the target y is None.")
     Y = as_float_array(y, xp=xp, device=device, name="y", dtype=like.dtype)
     if Y.ndim not in (1, 2):
         raise ValueError(f"y must be 1-D or 2-D, got shape {tuple(Y.shape)}.")
@@ -683,9 +689,5 @@ def _r2(Y: Array, predicted: Array, *, xp: Namespace) -> Array:
 
 def _is_indicator(y: Any) -> bool:
     """Whether ``y`` is 2-D with several columns: a multilabel indicator for a classifier."""
-    shape = y.shape if hasattr(y, "shape") else np.shape(y)
+    shape = tuple(y.shape) if is_array(y) else np.asarray(y).shape
     return len(shape) == 2 and shape[1] > 1
-
-
-def _ndim(y: Any) -> int:
-    return len(y.shape) if hasattr(y, "shape") else int(np.ndim(y))

@@ -128,9 +128,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         labels = check_labels(y, n_samples)
         classes, indices = np.unique(labels, return_inverse=True)
         if classes.shape[0] < 2:
-            raise ValueError(
-                f"y has a single class ({classes[0]!r}); a classifier needs at least two."
-            )
+            raise ValueError(f"y has 1 class ({classes[0]!r}); a classifier needs at least two.")
         n_units = 1 if classes.shape[0] == 2 else classes.shape[0]
         coef = self._initial(
             coef_init, (n_units, n_features), "coef_init", X=X, xp=xp, device=device
@@ -215,7 +213,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
                 "(or save the model and load it with xp=...)."
             )
         X = check_X(X, xp=xp, device=device, dtype=self.coef_.dtype)
-        check_features(X, self.n_features_in_)
+        check_features(X, self)
         return X, xp
 
     def decision_function(self, X: Any) -> Array:
