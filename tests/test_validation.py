@@ -101,7 +101,9 @@ def test_bad_labels(y, match):
 
 
 def test_column_vector_labels_are_flattened_with_a_warning():
-    with pytest.warns(DataConversionWarning, match="column-vector y"):
+    with pytest.warns(
+        DataConversionWarning, match="A column-vector y was passed when a 1d array was expected"
+    ):
         labels = check_labels([[0], [1], [0]], 3)
     np.testing.assert_array_equal(labels, [0, 1, 0])
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
-from typing import Any
+import sys
+from typing import Any, TypeVar
+
+_T = TypeVar("_T", bound=type)
 
 __all__ = [
     "BaseEstimator",
@@ -13,6 +17,7 @@ __all__ = [
     "NotFittedError",
     "RegressorMixin",
     "check_is_fitted",
+    "with_sklearn",
 ]
 
 
@@ -31,10 +36,23 @@ class ConvergenceWarning(UserWarning):
     """Training stopped at ``max_iter`` before its stopping criterion was met."""
 
 
+def with_sklearn(ours: _T) -> _T:
+    """``ours``, or where scikit-learn is already imported, a subclass of both ``ours`` and
+    scikit-learn's exception or warning of the same name, so that code written for either
+    catches it. scikit-learn is never imported here."""
+    theirs = getattr(sys.modules.get("sklearn.exceptions"), ours.__name__, None)
+    return ours if theirs is None else _combined(ours, theirs)
+
+
+@functools.cache
+def _combined(ours: _T, theirs: type) -> _T:
+    return type(ours.__name__, (ours, theirs), {"__module__": ours.__module__})  # type: ignore[return-value]
+
+
 def check_is_fitted(estimator: object, attribute: str = "n_features_in_") -> None:
     """Raise :class:`NotFittedError` unless ``estimator`` has ``attribute``."""
     if not hasattr(estimator, attribute):
-        raise NotFittedError(
+        raise with_sklearn(NotFittedError)(
             f"This {type(estimator).__name__} instance is not fitted yet; "
             "call 'fit' with appropriate arguments before using this estimator."
         )

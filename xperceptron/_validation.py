@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ._base import DataConversionWarning
+from ._base import DataConversionWarning, with_sklearn
 from ._namespace import (
     Array,
     Device,
@@ -165,9 +165,9 @@ def check_labels(y: Any, n_samples: int, *, name: str = "y") -> np.ndarray[Any, 
             raise TypeError(f"{name} holds Python objects of mixed types; pass numbers or strings.")
     if labels.ndim == 2 and labels.shape[1] == 1:
         warnings.warn(
-            f"A column-vector {name} of shape {labels.shape} was passed where a 1-D array of "
-            f"labels was expected; it is flattened (pass {name}[:, 0] to silence this).",
-            DataConversionWarning,
+            f"A column-vector {name} was passed when a 1d array was expected; it is flattened "
+            f"(pass {name}[:, 0] to silence this).",
+            with_sklearn(DataConversionWarning),
             stacklevel=4,
         )
         labels = labels[:, 0]
