@@ -386,9 +386,11 @@ def test_bad_hyperparameters_are_named_before_anything_changes(name, value):
     with pytest.warns(ConvergenceWarning):
         est.fit(X, y)
     before = [W.copy() for W in est.coefs_], list(est.loss_curve_)
-    est.set_params(**{name: value})
+    est.set_params(**{name: value})  # stored unchecked, as scikit-learn requires
     with pytest.raises(ValueError, match=f"^{name} must be"):
         est.fit(X, y)
+    with pytest.raises(ValueError, match=f"^{name} must be"):
+        est.partial_fit(X, y)
     np.testing.assert_array_equal(est.coefs_[0], before[0][0])
     assert est.loss_curve_ == before[1]
 

@@ -5,7 +5,7 @@ against the Python array API standard, on NumPy, CuPy, PyTorch, JAX and array-ap
 from __future__ import annotations
 
 from . import datasets
-from ._base import ConvergenceWarning, DataConversionWarning, NotFittedError
+from ._base import ConvergenceWarning, DataConversionWarning, DivergenceError, NotFittedError
 from .mlp import MLPClassifier, MLPRegressor
 from .perceptron import Perceptron
 
@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ConvergenceWarning",
     "DataConversionWarning",
+    "DivergenceError",
     "MLPClassifier",
     "MLPRegressor",
     "NotFittedError",

@@ -14,6 +14,7 @@ __all__ = [
     "ClassifierMixin",
     "ConvergenceWarning",
     "DataConversionWarning",
+    "DivergenceError",
     "NotFittedError",
     "RegressorMixin",
     "check_is_fitted",
@@ -34,6 +35,10 @@ class DataConversionWarning(UserWarning):
 
 class ConvergenceWarning(UserWarning):
     """Training stopped at ``max_iter`` before its stopping criterion was met."""
+
+
+class DivergenceError(FloatingPointError):
+    """The training loss became NaN or infinite; the last finite parameters were kept."""
 
 
 def with_sklearn(ours: _T) -> _T:
@@ -74,12 +79,19 @@ class BaseEstimator:
             if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
         )
 
+    def _validate_params(self) -> None:
+        """Raise ``ValueError`` naming the first invalid hyperparameter (estimators override)."""
+
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The constructor parameters and their current values."""
         return {name: getattr(self, name) for name in self._get_param_names()}
 
     def set_params(self, **params: Any) -> BaseEstimator:
-        """Set constructor parameters; an unknown name raises before anything is changed."""
+        """Set constructor parameters.
+
+        An unknown name raises ``ValueError`` before anything changes. Values are checked by
+        ``fit``, as scikit-learn does (its ``check_estimator`` requires it).
+        """
         valid = self._get_param_names()
         unknown = sorted(set(params) - set(valid))
         if unknown:

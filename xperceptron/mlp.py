@@ -8,6 +8,8 @@ loss is summed on the device and read once at its end.
 
 from __future__ import annotations
 
+import copy
+import math
 import warnings
 from typing import Any
 
@@ -17,6 +19,7 @@ from ._base import (
     BaseEstimator,
     ClassifierMixin,
     ConvergenceWarning,
+    DivergenceError,
     RegressorMixin,
     check_is_fitted,
 )
@@ -227,10 +230,10 @@ class BaseMLP(BaseEstimator):
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True.")
 
-        # All checks passed: from here on, state may change.
+        # All checks passed. Training works on copies; the estimator changes only at the end.
         optimizer = self._optimizer()
         if reuse:
-            rng = self._rng
+            rng = copy.deepcopy(self._rng)
             params = [a for pair in zip(self.coefs_, self.intercepts_, strict=True) for a in pair]
             progress = self._progress.copy()
             if incremental:
@@ -254,11 +257,13 @@ class BaseMLP(BaseEstimator):
             valid_dev = xp.asarray(valid, device=device)
             X_val, Y_val = xp.take(X, valid_dev, axis=0), xp.take(Y, valid_dev, axis=0)
             X, Y = xp.take(X, train_dev, axis=0), xp.take(Y, train_dev, axis=0)
-        params, state = self._epochs(
-            X, Y, params, state, optimizer, progress, out_activation=out_activation, rng=rng,
-            xp=xp, device=device, n_epochs=1 if incremental else self.max_iter, X_val=X_val,
-            Y_val=Y_val,
-        )  # fmt: skip
+        # NumPy would warn on overflow once weights blow up; divergence is reported below.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            params, state, diverged = self._epochs(
+                X, Y, params, state, optimizer, progress, out_activation=out_activation,
+                rng=rng, xp=xp, device=device, n_epochs=1 if incremental else self.max_iter,
+                X_val=X_val, Y_val=Y_val,
+            )  # fmt: skip
 
         pairs = list(zip(params[::2], params[1::2], strict=True))
         if self.early_stopping and progress.best_params is not None:
@@ -272,7 +277,7 @@ class BaseMLP(BaseEstimator):
         self.n_outputs_ = n_outputs
         self.n_iter_ = progress.n_iter
         self.t_ = progress.t
-        self.loss_ = progress.loss_curve[-1]
+        self.loss_ = progress.loss_curve[-1] if progress.loss_curve else None
         self.loss_curve_ = progress.loss_curve
         # As scikit-learn: best_loss_ without early stopping, validation figures with it.
         self.best_loss_ = None if self.early_stopping else progress.best_loss
@@ -283,6 +288,12 @@ class BaseMLP(BaseEstimator):
         self._optimizer_state = state
         self._progress = progress
         self._rng = rng
+        if diverged:
+            raise DivergenceError(
+                f"Training diverged in epoch {progress.n_iter + 1}: the loss is not finite. "
+                f"The parameters reached after epoch {progress.n_iter} are kept; try a smaller "
+                f"learning_rate_init (it is {self.learning_rate_init})."
+            )
         return self
 
     def _epochs(
@@ -301,12 +312,18 @@ class BaseMLP(BaseEstimator):
         n_epochs: int,
         X_val: Array | None,
         Y_val: Array | None,
-    ) -> tuple[list[Array], Any]:
+    ) -> tuple[list[Array], Any, bool]:
+        """Train for up to ``n_epochs`` epochs; update ``progress`` in place.
+
+        Returns the parameters, the optimizer state, and whether training diverged (then the
+        parameters and state are those from before the epoch whose loss was not finite).
+        """
         n_samples = X.shape[0]
         batch_size = self._batch_size(n_samples)
         starts = range(0, n_samples, batch_size)
         network = {"activation": self.activation, "out_activation": out_activation, "xp": xp}
         for _ in range(n_epochs):
+            start_params, start_state = params, state  # never written in place: no copy
             if self.shuffle:
                 order = xp.asarray(rng.permutation(n_samples), device=device)
                 X_epoch, Y_epoch = xp.take(X, order, axis=0), xp.take(Y, order, axis=0)
@@ -324,9 +341,14 @@ class BaseMLP(BaseEstimator):
                 flat_grads = [g for pair in grads for g in pair]
                 steps, state = optimizer.update(flat_grads, state, progress.learning_rate, xp=xp)
                 params = apply_updates(params, steps)
+            # The epoch's one host read. Adding 0 * every weight turns the figure into NaN if
+            # a weight overflowed, at the cost of one pass over the weights.
+            figure = float(total + sum(xp.sum(p * 0.0) for p in params)) / n_samples
+            if not math.isfinite(figure):
+                return start_params, start_state, True
             progress.n_iter += 1
             progress.t += n_samples
-            progress.loss_curve.append(float(total) / n_samples)  # the epoch's one read
+            progress.loss_curve.append(figure)
             if self.verbose:
                 print(f"Iteration {progress.n_iter}, loss = {progress.loss_curve[-1]:.8f}")
             if X_val is not None:
@@ -373,7 +395,7 @@ class BaseMLP(BaseEstimator):
                     ConvergenceWarning,
                     stacklevel=4,
                 )
-        return params, state
+        return params, state, False
 
     def _batch_size(self, n_samples: int) -> int:
         batch_size: Any = self.batch_size
