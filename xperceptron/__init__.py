@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from . import datasets
 from ._base import ConvergenceWarning, DataConversionWarning, DivergenceError, NotFittedError
+from .io import load, save
 from .mlp import MLPClassifier, MLPRegressor
 from .perceptron import Perceptron
 
@@ -21,4 +22,6 @@ __all__ = [
     "Perceptron",
     "__version__",
     "datasets",
+    "load",
+    "save",
 ]

@@ -28,6 +28,7 @@ __all__ = [
     "host_dtype",
     "is_array",
     "namespace_name",
+    "namespace_of",
     "to_numpy",
 ]
 
@@ -78,6 +79,15 @@ def get_namespace(**arrays: Array | None) -> tuple[Namespace, Device]:
                 f"{other_device!r}; move them to one device first."
             )
     return xp, device
+
+
+def namespace_of(module: Any) -> Namespace:
+    """The array API namespace of an array library given as a module (``torch``, ``cupy``,
+    ``numpy``, ``jax.numpy``, ``array_api_strict``) or as a namespace already."""
+    try:
+        return array_api_compat.array_namespace(module.asarray(0.0))
+    except (AttributeError, TypeError) as exc:
+        raise TypeError(f"{module!r} is not an array library with an asarray function.") from exc
 
 
 def default_float_dtype(xp: Namespace, device: Device) -> Any:

@@ -9,6 +9,7 @@ loss is summed on the device and read once at its end.
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 import warnings
 from typing import Any
@@ -47,7 +48,17 @@ from .activations import ACTIVATIONS
 from .initializers import check_random_state, glorot_uniform
 from .losses import log_softmax
 from .network import forward, predict, value_and_grad
-from .optimizers import SCHEDULES, SOLVERS, Optimizer, adam, apply_updates, invscaling, sgd
+from .optimizers import (
+    SCHEDULES,
+    SOLVERS,
+    AdamState,
+    Optimizer,
+    SGDState,
+    adam,
+    apply_updates,
+    invscaling,
+    sgd,
+)
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -236,7 +247,7 @@ class BaseMLP(BaseEstimator):
             rng = copy.deepcopy(self._rng)
             params = [a for pair in zip(self.coefs_, self.intercepts_, strict=True) for a in pair]
             progress = self._progress.copy()
-            if incremental:
+            if incremental and isinstance(self._optimizer_state, type(optimizer.init([]))):
                 state = self._optimizer_state
             else:  # warm start: a new optimizer from the current weights, as scikit-learn
                 state = optimizer.init(params)
@@ -262,23 +273,42 @@ class BaseMLP(BaseEstimator):
             params, state, diverged = self._epochs(
                 X, Y, params, state, optimizer, progress, out_activation=out_activation,
                 rng=rng, xp=xp, device=device, n_epochs=1 if incremental else self.max_iter,
-                X_val=X_val, Y_val=Y_val,
+                incremental=incremental, X_val=X_val, Y_val=Y_val,
             )  # fmt: skip
 
-        pairs = list(zip(params[::2], params[1::2], strict=True))
         if self.early_stopping and progress.best_params is not None:
-            pairs = list(zip(progress.best_params[::2], progress.best_params[1::2], strict=True))
-        self.coefs_ = [W for W, _ in pairs]
-        self.intercepts_ = [b for _, b in pairs]
+            params = progress.best_params
+        progress.best_params = None  # only needed while fitting
+        self._commit(params, state, progress, rng, target_attributes, layer_sizes)
+        if diverged:
+            raise DivergenceError(
+                f"Training diverged in epoch {progress.n_iter + 1}: the loss is not finite. "
+                f"The parameters reached after epoch {progress.n_iter} are kept; try a smaller "
+                f"learning_rate_init (it is {self.learning_rate_init})."
+            )
+        return self
+
+    def _commit(
+        self,
+        params: list[Array],
+        state: Any,
+        progress: _Progress,
+        rng: np.random.Generator,
+        target_attributes: dict[str, Any],
+        layer_sizes: list[int],
+    ) -> None:
+        """Set every fitted attribute at once, from a training run or a checkpoint."""
+        self.coefs_ = list(params[::2])
+        self.intercepts_ = list(params[1::2])
         for name, value in target_attributes.items():
             setattr(self, name, value)
-        self.n_features_in_ = n_features
+        self.n_features_in_ = layer_sizes[0]
         self.n_layers_ = len(layer_sizes)
-        self.n_outputs_ = n_outputs
+        self.n_outputs_ = layer_sizes[-1]
         self.n_iter_ = progress.n_iter
         self.t_ = progress.t
         self.loss_ = progress.loss_curve[-1] if progress.loss_curve else None
-        self.loss_curve_ = progress.loss_curve
+        self.loss_curve_ = list(progress.loss_curve)
         # As scikit-learn: best_loss_ without early stopping, validation figures with it.
         self.best_loss_ = None if self.early_stopping else progress.best_loss
         self.validation_scores_ = list(progress.validation_scores) if self.early_stopping else None
@@ -288,13 +318,72 @@ class BaseMLP(BaseEstimator):
         self._optimizer_state = state
         self._progress = progress
         self._rng = rng
-        if diverged:
-            raise DivergenceError(
-                f"Training diverged in epoch {progress.n_iter + 1}: the loss is not finite. "
-                f"The parameters reached after epoch {progress.n_iter} are kept; try a smaller "
-                f"learning_rate_init (it is {self.learning_rate_init})."
+
+    # ------------------------------------------------------------------ checkpoints
+    _TARGET_ATTRIBUTES: tuple[str, ...] = ("out_activation_",)
+
+    def _checkpoint(self) -> tuple[dict[str, Any], dict[str, np.ndarray[Any, Any]]]:
+        """What :func:`xperceptron.save` writes: JSON-able metadata and NumPy arrays."""
+        state = self._optimizer_state
+        arrays: dict[str, np.ndarray[Any, Any]] = {}
+        for i, (W, b) in enumerate(zip(self.coefs_, self.intercepts_, strict=True)):
+            arrays[f"coefs_{i}"], arrays[f"intercepts_{i}"] = to_numpy(W), to_numpy(b)
+        moments = state._asdict()
+        for field, values in moments.items():
+            if isinstance(values, list):
+                arrays.update({f"{field}_{i}": to_numpy(v) for i, v in enumerate(values)})
+        progress = {k: v for k, v in vars(self._progress).items() if k != "best_params"}
+        meta = {
+            "layer_sizes": [self.n_features_in_, *(W.shape[1] for W in self.coefs_)],
+            "targets": {name: getattr(self, name) for name in self._TARGET_ATTRIBUTES},
+            "progress": progress,
+            "optimizer": {"kind": type(state).__name__, "step": moments.get("step")},
+            "rng": self._rng.bit_generator.state,
+        }
+        return meta, arrays
+
+    def _restore(
+        self, meta: dict[str, Any], arrays: dict[str, np.ndarray[Any, Any]], *, to_device: Any
+    ) -> None:
+        """Set the fitted state from :meth:`_checkpoint` 's output (already checked)."""
+        layer_sizes = [int(n) for n in meta["layer_sizes"]]
+        expected_sizes = [layer_sizes[0], *self._hidden_sizes(), layer_sizes[-1]]
+        if layer_sizes != expected_sizes:
+            raise ValueError(
+                f"layer sizes {layer_sizes} do not match hidden_layer_sizes="
+                f"{self.hidden_layer_sizes!r}."
             )
-        return self
+        shapes: dict[str, tuple[int, ...]] = {}
+        for i, (fan_in, fan_out) in enumerate(itertools.pairwise(layer_sizes)):
+            shapes[f"coefs_{i}"], shapes[f"intercepts_{i}"] = (fan_in, fan_out), (fan_out,)
+        params = [to_device(arrays, name, shape) for name, shape in shapes.items()]
+        kind = meta["optimizer"]["kind"]
+        if kind == "SGDState":
+            state: Any = SGDState([to_device(arrays, f"velocities_{i}", shape)
+                                   for i, shape in enumerate(shapes.values())])  # fmt: skip
+        elif kind == "AdamState":
+            state = AdamState(
+                int(meta["optimizer"]["step"]),
+                [to_device(arrays, f"first_moments_{i}", s) for i, s in enumerate(shapes.values())],
+                [
+                    to_device(arrays, f"second_moments_{i}", s)
+                    for i, s in enumerate(shapes.values())
+                ],
+            )
+        else:
+            raise ValueError(f"unknown optimizer state {kind!r}.")
+        progress = _Progress(float(meta["progress"]["learning_rate"]))
+        progress.__dict__.update(meta["progress"])
+        rng = np.random.default_rng()
+        rng.bit_generator.state = meta["rng"]
+        targets = dict(meta["targets"])
+        self._restore_targets(targets, arrays)
+        self._commit(params, state, progress, rng, targets, layer_sizes)
+
+    def _restore_targets(
+        self, targets: dict[str, Any], arrays: dict[str, np.ndarray[Any, Any]]
+    ) -> None:
+        """Subclasses add what their targets need (the classifier's ``classes_``)."""
 
     def _epochs(
         self,
@@ -310,6 +399,7 @@ class BaseMLP(BaseEstimator):
         xp: Namespace,
         device: Device,
         n_epochs: int,
+        incremental: bool,
         X_val: Array | None,
         Y_val: Array | None,
     ) -> tuple[list[Array], Any, bool]:
@@ -388,7 +478,7 @@ class BaseMLP(BaseEstimator):
                     )
                 break
         else:
-            if n_epochs > 1:
+            if not incremental:
                 warnings.warn(
                     f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "
                     "the optimization hasn't converged yet.",
@@ -575,6 +665,19 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             right = xp.all((output > 0.5) == (Y > 0.5), axis=1)
         return xp.mean(xp.astype(right, output.dtype))
 
+    def _checkpoint(self) -> tuple[dict[str, Any], dict[str, np.ndarray[Any, Any]]]:
+        meta, arrays = super()._checkpoint()
+        arrays["classes_"] = self.classes_
+        return meta, arrays
+
+    def _restore_targets(
+        self, targets: dict[str, Any], arrays: dict[str, np.ndarray[Any, Any]]
+    ) -> None:
+        classes = arrays["classes_"]
+        if classes.ndim != 1 or classes.shape[0] < 2:
+            raise ValueError(f"classes_ must be 1-D with at least 2 labels, got {classes.shape}.")
+        targets["classes_"] = classes
+
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
@@ -658,6 +761,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         Y = _check_regression_targets(y, X, xp=xp, device=device)
         attributes = {"out_activation_": "identity", "_y_1d": Y.ndim == 1}
         return (Y[:, None] if Y.ndim == 1 else Y), attributes, None
+
+    _TARGET_ATTRIBUTES = ("out_activation_", "_y_1d")
 
     def _validation_score(
         self, output: Array, Y: Array, *, out_activation: str, xp: Namespace

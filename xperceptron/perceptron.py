@@ -12,7 +12,7 @@ from ._labels import decode, encode
 from ._namespace import Array, Device, Namespace, get_namespace, namespace_name, to_numpy
 from ._validation import as_float_array, check_features, check_labels, check_X, is_int, is_real
 from .activations import logistic
-from .losses import get_output_loss
+from .losses import get_output_loss, log_softmax
 from .network import backward, forward
 
 __all__ = ["Perceptron"]
@@ -189,6 +189,35 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         self.loss_curve_ = losses
         return self
 
+    def _checkpoint(self) -> tuple[dict[str, Any], dict[str, np.ndarray[Any, Any]]]:
+        """What :func:`xperceptron.save` writes: JSON-able metadata and NumPy arrays."""
+        meta = {"n_iter_": self.n_iter_, "errors_": self.errors_, "loss_curve_": self.loss_curve_}
+        arrays = {
+            "coef_": to_numpy(self.coef_),
+            "intercept_": to_numpy(self.intercept_),
+            "classes_": self.classes_,
+        }
+        return meta, arrays
+
+    def _restore(
+        self, meta: dict[str, Any], arrays: dict[str, np.ndarray[Any, Any]], *, to_device: Any
+    ) -> None:
+        """Set the fitted state from :meth:`_checkpoint` 's output."""
+        classes = arrays["classes_"]
+        if classes.ndim != 1 or classes.shape[0] < 2:
+            raise ValueError(f"classes_ must be 1-D with at least 2 labels, got {classes.shape}.")
+        coef_shape = arrays["coef_"].shape
+        n_units = 1 if classes.shape[0] == 2 else classes.shape[0]
+        if len(coef_shape) != 2 or coef_shape[0] != n_units:
+            raise ValueError(f"coef_ has shape {coef_shape}; expected ({n_units}, n_features).")
+        self.coef_ = to_device(arrays, "coef_", coef_shape)
+        self.intercept_ = to_device(arrays, "intercept_", (n_units,))
+        self.classes_ = classes
+        self.n_features_in_ = coef_shape[1]
+        self.n_iter_ = int(meta["n_iter_"])
+        self.errors_ = [int(e) for e in meta["errors_"]]
+        self.loss_curve_ = [float(v) for v in meta["loss_curve_"]]
+
     @staticmethod
     def _initial(
         value: Any, shape: tuple[int, ...], name: str, *, X: Array, xp: Namespace, device: Device
@@ -229,10 +258,12 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         normalised over the units.
         """
         X, xp = self._checked(X)
-        proba = logistic(X @ self.coef_.T + self.intercept_, xp=xp)
+        logits = X @ self.coef_.T + self.intercept_
         if self.coef_.shape[0] == 1:
+            proba = logistic(logits, xp=xp)
             return xp.concat([1.0 - proba, proba], axis=1)
-        return proba / xp.sum(proba, axis=1, keepdims=True)
+        # Normalised in log space: sigmoids that all underflow to 0 still give a distribution.
+        return xp.exp(log_softmax(-xp.logaddexp(0.0, -logits), xp=xp))
 
     def predict(self, X: Any) -> Array:
         """Labels, in X's namespace and on X's device (NumPy arrays for non-numeric labels)."""
