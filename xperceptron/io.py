@@ -27,6 +27,7 @@ __all__ = ["FORMAT_VERSION", "load", "save"]
 
 FORMAT = "xperceptron-checkpoint"
 FORMAT_VERSION = 1
+_NOT_SAVED = {"callbacks": None}
 _CLASSES: dict[str, type[Any]] = {
     cls.__name__: cls for cls in (Perceptron, MLPClassifier, MLPRegressor)
 }
@@ -36,7 +37,8 @@ def save(estimator: BaseEstimator, path: str | os.PathLike[str]) -> None:
     """Write a fitted estimator to ``path`` (an ``.npz`` file), from any backend.
 
     The file is written next to ``path`` and then renamed, so an interrupted save never
-    leaves a half-written checkpoint in its place.
+    leaves a half-written checkpoint in its place. ``callbacks`` are not saved (they hold
+    files and terminals): the loaded estimator has ``callbacks=None``.
 
     Raises
     ------
@@ -58,7 +60,8 @@ def save(estimator: BaseEstimator, path: str | os.PathLike[str]) -> None:
         "format_version": FORMAT_VERSION,
         "class": name,
         "dtype": dtype.name,
-        "params": _encode(estimator.get_params()),
+        # Callbacks are live objects (files, bars): a checkpoint stores the model, not them.
+        "params": _encode({k: _NOT_SAVED.get(k, v) for k, v in estimator.get_params().items()}),
         "fitted": meta,
     }
     for key, array in arrays.items():

@@ -11,7 +11,9 @@ from __future__ import annotations
 import copy
 import itertools
 import math
+import time
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -45,6 +47,7 @@ from ._validation import (
     is_real,
 )
 from .activations import ACTIVATIONS
+from .callbacks import Epoch, ProgressBar
 from .initializers import check_random_state, glorot_uniform
 from .losses import log_softmax
 from .network import forward, predict, value_and_grad
@@ -61,6 +64,8 @@ from .optimizers import (
 )
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
+
+_HOOKS = ("on_train_begin", "on_epoch_end", "on_train_end", "on_non_finite")
 
 
 class BaseMLP(BaseEstimator):
@@ -102,6 +107,7 @@ class BaseMLP(BaseEstimator):
         beta_2: float = 0.999,
         epsilon: float = 1e-8,
         n_iter_no_change: int = 10,
+        callbacks: Any = None,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -125,6 +131,7 @@ class BaseMLP(BaseEstimator):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.callbacks = callbacks
 
     # ------------------------------------------------------------------ validation
     def _hidden_sizes(self) -> tuple[int, ...]:
@@ -187,6 +194,15 @@ class BaseMLP(BaseEstimator):
             is_int(self.n_iter_no_change) and self.n_iter_no_change >= 1,
             "n_iter_no_change",
             "an int >= 1",
+        )
+        check(
+            self.callbacks is None
+            or (
+                isinstance(self.callbacks, list | tuple)
+                and all(any(hasattr(c, hook) for hook in _HOOKS) for c in self.callbacks)
+            ),
+            "callbacks",
+            f"None or a list of objects with any of the methods {list(_HOOKS)}",
         )
 
     # ------------------------------------------------------------------ hooks
@@ -268,19 +284,37 @@ class BaseMLP(BaseEstimator):
             valid_dev = xp.asarray(valid, device=device)
             X_val, Y_val = xp.take(X, valid_dev, axis=0), xp.take(Y, valid_dev, axis=0)
             X, Y = xp.take(X, train_dev, axis=0), xp.take(Y, train_dev, axis=0)
+        hooks = [*([ProgressBar()] if self.verbose else []), *(self.callbacks or [])]
+        for hook in hooks:
+            if hasattr(hook, "on_train_begin"):
+                hook.on_train_begin(self)
+
+        def commit(params: list[Array], state: Any) -> None:
+            self._commit(params, state, progress, rng, target_attributes, layer_sizes)
+
         # NumPy would warn on overflow once weights blow up; divergence is reported below.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             params, state, diverged = self._epochs(
                 X, Y, params, state, optimizer, progress, out_activation=out_activation,
                 rng=rng, xp=xp, device=device, n_epochs=1 if incremental else self.max_iter,
-                incremental=incremental, X_val=X_val, Y_val=Y_val,
+                incremental=incremental, X_val=X_val, Y_val=Y_val, hooks=hooks, commit=commit,
             )  # fmt: skip
 
         if self.early_stopping and progress.best_params is not None:
             params = progress.best_params
         progress.best_params = None  # only needed while fitting
-        self._commit(params, state, progress, rng, target_attributes, layer_sizes)
+        commit(params, state)
+        handled: list[bool] = []
         if diverged:
+            handled = [
+                hook.on_non_finite(self, progress.n_iter + 1)
+                for hook in hooks
+                if hasattr(hook, "on_non_finite")
+            ]
+        for hook in hooks:
+            if hasattr(hook, "on_train_end"):
+                hook.on_train_end(self)
+        if diverged and not any(handled):
             raise DivergenceError(
                 f"Training diverged in epoch {progress.n_iter + 1}: the loss is not finite. "
                 f"The parameters reached after epoch {progress.n_iter} are kept; try a smaller "
@@ -402,6 +436,8 @@ class BaseMLP(BaseEstimator):
         incremental: bool,
         X_val: Array | None,
         Y_val: Array | None,
+        hooks: list[Any],
+        commit: Callable[[list[Array], Any], None],
     ) -> tuple[list[Array], Any, bool]:
         """Train for up to ``n_epochs`` epochs; update ``progress`` in place.
 
@@ -413,6 +449,7 @@ class BaseMLP(BaseEstimator):
         starts = range(0, n_samples, batch_size)
         network = {"activation": self.activation, "out_activation": out_activation, "xp": xp}
         for _ in range(n_epochs):
+            started = time.perf_counter()
             start_params, start_state = params, state  # never written in place: no copy
             if self.shuffle:
                 order = xp.asarray(rng.permutation(n_samples), device=device)
@@ -439,8 +476,6 @@ class BaseMLP(BaseEstimator):
             progress.n_iter += 1
             progress.t += n_samples
             progress.loss_curve.append(figure)
-            if self.verbose:
-                print(f"Iteration {progress.n_iter}, loss = {progress.loss_curve[-1]:.8f}")
             if X_val is not None:
                 pairs = list(zip(params[::2], params[1::2], strict=True))
                 output = predict(pairs, X_val, **network)
@@ -448,8 +483,6 @@ class BaseMLP(BaseEstimator):
                     self._validation_score(output, Y_val, out_activation=out_activation, xp=xp)
                 )
                 progress.validation_scores.append(score)
-                if self.verbose:
-                    print(f"Validation score: {score:.6f}")
                 improved = score >= progress.best_validation_score + self.tol
                 if score > progress.best_validation_score:
                     progress.best_validation_score = score
@@ -458,6 +491,10 @@ class BaseMLP(BaseEstimator):
                 improved = progress.loss_curve[-1] <= progress.best_loss - self.tol
                 progress.best_loss = min(progress.best_loss, progress.loss_curve[-1])
             progress.no_improvement = 0 if improved else progress.no_improvement + 1
+            if hooks and self._call_hooks(
+                hooks, params, state, progress, commit, started, n_epochs
+            ):
+                break
             if self.solver == "sgd" and self.learning_rate == "invscaling":
                 progress.learning_rate = invscaling(
                     self.learning_rate_init, self.power_t, progress.t
@@ -486,6 +523,32 @@ class BaseMLP(BaseEstimator):
                     stacklevel=4,
                 )
         return params, state, False
+
+    def _call_hooks(
+        self,
+        hooks: list[Any],
+        params: list[Array],
+        state: Any,
+        progress: _Progress,
+        commit: Callable[[list[Array], Any], None],
+        started: float,
+        n_epochs: int,
+    ) -> bool:
+        """Show the estimator as of this epoch to the callbacks; whether one asks to stop."""
+        commit(params, state)
+        epoch = Epoch(
+            epoch=progress.n_iter,
+            loss=progress.loss_curve[-1],
+            validation_score=progress.validation_scores[-1] if self.early_stopping else None,
+            learning_rate=progress.learning_rate,
+            seconds=time.perf_counter() - started,
+            max_epochs=n_epochs,
+        )
+        stop = False
+        for hook in hooks:
+            if hasattr(hook, "on_epoch_end"):
+                stop = bool(hook.on_epoch_end(self, epoch)) or stop
+        return stop
 
     def _batch_size(self, n_samples: int) -> int:
         batch_size: Any = self.batch_size

@@ -1,0 +1,258 @@
+"""Callbacks: called once at the end of each epoch, never inside the batch loop.
+
+A callback is an object with any of these methods (all optional):
+
+- ``on_train_begin(estimator)``
+- ``on_epoch_end(estimator, epoch) -> bool | None`` — ``epoch`` is an :class:`Epoch`; return
+  ``True`` to stop training. The estimator's fitted attributes (``coefs_``, ``loss_curve_``...)
+  are those of the epoch that just ended, so a callback may save or inspect it.
+- ``on_train_end(estimator)``
+- ``on_non_finite(estimator, epoch_number) -> bool`` — the loss became NaN or infinite; the
+  estimator holds the last finite parameters. Return ``True`` to end training quietly instead
+  of raising :class:`~xperceptron.DivergenceError`.
+
+The figures an :class:`Epoch` carries were read from the device once for that epoch anyway:
+callbacks add no host round trip.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import sys
+import warnings
+from dataclasses import asdict, dataclass
+from typing import Any, TextIO
+
+from ._base import ConvergenceWarning
+
+__all__ = [
+    "CSVLogger",
+    "EarlyStopping",
+    "Epoch",
+    "History",
+    "ModelCheckpoint",
+    "ProgressBar",
+    "StopOnNonFinite",
+]
+
+
+@dataclass(frozen=True)
+class Epoch:
+    """The figures of one finished epoch."""
+
+    epoch: int
+    """1-based count of epochs the estimator has trained (``n_iter_``)."""
+    loss: float
+    validation_score: float | None
+    learning_rate: float
+    seconds: float
+    """Wall time of this epoch."""
+    max_epochs: int
+    """Epochs this call to ``fit`` may run at most."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class History:
+    """Records every epoch's figures in ``self.epochs`` (a list of :class:`Epoch`)."""
+
+    def __init__(self) -> None:
+        self.epochs: list[Epoch] = []
+
+    def on_epoch_end(self, estimator: Any, epoch: Epoch) -> None:
+        self.epochs.append(epoch)
+
+    def __getitem__(self, name: str) -> list[Any]:
+        """One figure across epochs: ``history["loss"]``."""
+        return [getattr(e, name) for e in self.epochs]
+
+
+class CSVLogger:
+    """Appends one CSV row per epoch to ``path`` (header written once, file flushed)."""
+
+    FIELDS = ("epoch", "loss", "validation_score", "learning_rate", "seconds")
+
+    def __init__(self, path: str | os.PathLike[str], *, append: bool = False) -> None:
+        self.path = path
+        self.append = append
+
+    def on_train_begin(self, estimator: Any) -> None:
+        exists = os.path.exists(self.path) and os.path.getsize(self.path) > 0
+        mode = "a" if self.append else "w"
+        with open(self.path, mode, newline="") as file:
+            if not (self.append and exists):
+                csv.writer(file).writerow(self.FIELDS)
+
+    def on_epoch_end(self, estimator: Any, epoch: Epoch) -> None:
+        row = epoch.as_dict()
+        with open(self.path, "a", newline="") as file:
+            csv.writer(file).writerow(["" if row[f] is None else row[f] for f in self.FIELDS])
+
+
+class EarlyStopping:
+    """Stops when a figure has not improved for ``patience`` epochs; restores the best weights.
+
+    Parameters
+    ----------
+    monitor : {"loss", "validation_score"}
+        ``loss`` improves downwards, ``validation_score`` upwards (it needs
+        ``early_stopping=True`` on the estimator, which holds out the validation split).
+    patience : int
+        Epochs without improvement before stopping.
+    min_delta : float
+        The least change that counts as an improvement.
+    restore_best_weights : bool
+        At the end of training, put back the parameters of the best epoch.
+    """
+
+    def __init__(
+        self,
+        monitor: str = "loss",
+        *,
+        patience: int = 10,
+        min_delta: float = 1e-4,
+        restore_best_weights: bool = True,
+    ) -> None:
+        if monitor not in ("loss", "validation_score"):
+            raise ValueError(f"monitor must be 'loss' or 'validation_score', got {monitor!r}.")
+        if patience < 1:
+            raise ValueError(f"patience must be an int >= 1, got {patience!r}.")
+        self.monitor = monitor
+        self.patience = patience
+        self.min_delta = min_delta
+        self.restore_best_weights = restore_best_weights
+
+    def on_train_begin(self, estimator: Any) -> None:
+        self.best: float | None = None
+        self.best_epoch = 0
+        self.best_params: tuple[list[Any], list[Any]] | None = None
+        self.wait = 0
+        self.stopped_epoch: int | None = None
+
+    def on_epoch_end(self, estimator: Any, epoch: Epoch) -> bool:
+        value = getattr(epoch, self.monitor)
+        if value is None:
+            raise ValueError(
+                "EarlyStopping(monitor='validation_score') needs early_stopping=True on the "
+                "estimator, which holds out the validation split."
+            )
+        sign = 1.0 if self.monitor == "validation_score" else -1.0
+        if self.best is None or sign * (value - self.best) > self.min_delta:
+            self.best, self.best_epoch, self.wait = value, epoch.epoch, 0
+            # Parameters are never written in place: keeping references is a snapshot.
+            self.best_params = (list(estimator.coefs_), list(estimator.intercepts_))
+            return False
+        self.wait += 1
+        if self.wait >= self.patience:
+            self.stopped_epoch = epoch.epoch
+            return True
+        return False
+
+    def on_train_end(self, estimator: Any) -> None:
+        if self.restore_best_weights and self.best_params is not None:
+            estimator.coefs_, estimator.intercepts_ = (list(p) for p in self.best_params)
+
+
+class ModelCheckpoint:
+    """Saves the estimator with :func:`xperceptron.save` at the end of epochs.
+
+    ``path`` may contain ``{epoch}``. With ``save_best_only``, saves only when the monitored
+    figure improves (``loss`` downwards, ``validation_score`` upwards).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        every: int = 1,
+        save_best_only: bool = False,
+        monitor: str = "loss",
+    ) -> None:
+        if every < 1:
+            raise ValueError(f"every must be an int >= 1, got {every!r}.")
+        self.path = os.fspath(path)
+        self.every = every
+        self.save_best_only = save_best_only
+        self.monitor = monitor
+        self.saved: list[str] = []
+        self._best: float | None = None
+
+    def on_epoch_end(self, estimator: Any, epoch: Epoch) -> None:
+        from .io import save
+
+        if epoch.epoch % self.every:
+            return
+        if self.save_best_only:
+            value = getattr(epoch, self.monitor)
+            sign = 1.0 if self.monitor == "validation_score" else -1.0
+            if value is None or (self._best is not None and sign * (value - self._best) <= 0):
+                return
+            self._best = value
+        target = self.path.format(epoch=epoch.epoch)
+        save(estimator, target)
+        self.saved.append(target)
+
+
+class StopOnNonFinite:
+    """Ends training quietly when the loss becomes non-finite, keeping the last finite
+    parameters, with a :class:`~xperceptron.ConvergenceWarning` instead of a
+    :class:`~xperceptron.DivergenceError`."""
+
+    def __init__(self) -> None:
+        self.stopped_epoch: int | None = None
+
+    def on_non_finite(self, estimator: Any, epoch_number: int) -> bool:
+        self.stopped_epoch = epoch_number
+        warnings.warn(
+            f"The loss became non-finite in epoch {epoch_number}; training stopped with the "
+            "parameters of the epoch before.",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+        return True
+
+
+class ProgressBar:
+    """What ``verbose=True`` shows: a bar over epochs (loss, validation score, time left)
+    with ``tqdm`` on an interactive terminal, a short line per epoch otherwise."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream
+        self._bar: Any = None
+
+    def on_train_begin(self, estimator: Any) -> None:
+        self._bar = None
+        self._started = False
+
+    def _open(self, epoch: Epoch) -> None:
+        self._started = True
+        stream = self.stream if self.stream is not None else sys.stderr
+        if not (hasattr(stream, "isatty") and stream.isatty()):
+            return
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            return
+        self._bar = tqdm(total=epoch.max_epochs, unit="epoch", file=stream, leave=True)
+
+    def on_epoch_end(self, estimator: Any, epoch: Epoch) -> None:
+        if not self._started:
+            self._open(epoch)
+        if self._bar is not None:
+            figures = {"loss": f"{epoch.loss:.4g}"}
+            if epoch.validation_score is not None:
+                figures["val"] = f"{epoch.validation_score:.4f}"
+            self._bar.set_postfix(figures, refresh=False)
+            self._bar.update(1)
+            return
+        line = f"Iteration {epoch.epoch}, loss = {epoch.loss:.8f}"
+        if epoch.validation_score is not None:
+            line += f", validation score = {epoch.validation_score:.6f}"
+        print(line, file=self.stream if self.stream is not None else sys.stdout, flush=True)
+
+    def on_train_end(self, estimator: Any) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
