@@ -1,0 +1,84 @@
+"""Plots render with Agg, write a PNG of the expected size, and draw the estimator's data."""
+
+from __future__ import annotations
+
+import struct
+import warnings
+
+import numpy as np
+import pytest
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from xperceptron import ConvergenceWarning, MLPClassifier, Perceptron  # noqa: E402
+from xperceptron._namespace import to_numpy  # noqa: E402
+from xperceptron.datasets import logic_gate  # noqa: E402
+from xperceptron.plot import decision_boundary, loss_curve  # noqa: E402
+
+
+def _png_size(path):
+    with open(path, "rb") as file:
+        header = file.read(24)
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", header[16:24])
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def test_loss_curve_draws_the_estimators_curves(tmp_path):
+    X, y = logic_gate("xor")
+    est = MLPClassifier(
+        (8,), "tanh", learning_rate_init=0.05, max_iter=30, random_state=0,
+        early_stopping=True, validation_fraction=0.5, n_iter_no_change=100,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(np.tile(X, (10, 1)), np.tile(y, 10))
+    ax = loss_curve(est)
+    np.testing.assert_array_equal(ax.lines[0].get_ydata(), est.loss_curve_)
+    np.testing.assert_array_equal(ax.lines[0].get_xdata(), np.arange(1, est.n_iter_ + 1))
+    twin = ax.figure.axes[-1]
+    np.testing.assert_array_equal(twin.lines[0].get_ydata(), est.validation_scores_)
+    path = tmp_path / "loss.png"
+    ax.figure.savefig(path, dpi=50)
+    assert _png_size(path) == (300, 200)  # figsize (6, 4) inches at 50 dpi
+
+
+def test_perceptron_curve_shows_its_errors(backend):
+    X, y = logic_gate("and")
+    est = Perceptron().fit(backend.asarray(X), backend.asarray(y), coef_init=[[0.4, 0.2]],
+                           intercept_init=[1.0])  # fmt: skip
+    ax = loss_curve(est)
+    np.testing.assert_array_equal(ax.figure.axes[-1].lines[0].get_ydata(), est.errors_)
+
+
+def test_decision_boundary_of_the_and_gate_on_any_backend(backend, tmp_path):
+    X, y = logic_gate("and")
+    est = Perceptron().fit(backend.asarray(X), backend.asarray(y), coef_init=[[0.4, 0.2]],
+                           intercept_init=[1.0])  # fmt: skip
+    ax = decision_boundary(est, backend.asarray(X), backend.asarray(y), resolution=50)
+    np.testing.assert_array_equal(ax.collections[-1].get_offsets(), X)  # the samples drawn
+    # The filled regions are the estimator's predictions on the grid.
+    contour = ax.collections[0]
+    assert contour.levels.tolist() == [-0.5, 0.5, 1.5]
+    path = tmp_path / "boundary.png"
+    ax.figure.savefig(path, dpi=40)
+    assert _png_size(path) == (240, 160)
+    # Far corners: (0, 0) side is class 0, beyond (1, 1) is class 1.
+    corners = backend.asarray(np.array([[-0.1, -0.1], [1.1, 1.1]]))
+    assert to_numpy(est.predict(corners)).tolist() == [0, 1]
+
+
+def test_decision_boundary_needs_two_features():
+    est = Perceptron(max_iter=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(np.eye(3), [0, 1, 1])
+    with pytest.raises(ValueError, match="draws 2-feature inputs; the estimator has 3"):
+        decision_boundary(est, np.eye(3), [0, 1, 1])

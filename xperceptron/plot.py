@@ -1,0 +1,112 @@
+"""Plots of fitted estimators (the optional ``plot`` extra: matplotlib).
+
+Both functions work on estimators fitted on any backend: what they draw is read to the host
+once. They return matplotlib objects and draw on ``ax`` when one is given.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._base import check_is_fitted
+from ._namespace import get_namespace, to_numpy
+
+__all__ = ["decision_boundary", "loss_curve"]
+
+
+def _axes(ax: Any) -> Any:
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=(6, 4), layout="constrained")
+    return ax
+
+
+def loss_curve(estimator: Any, ax: Any = None) -> Any:
+    """The training loss per epoch, and the validation score when early stopping held one out.
+
+    For a :class:`~xperceptron.Perceptron`, the misclassified samples per iteration are drawn
+    beside its log-loss.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The loss axes. The validation score or error count, when drawn, is on a twin axes
+        that shares its x axis (``ax.figure.axes[-1]``).
+    """
+    check_is_fitted(estimator)
+    ax = _axes(ax)
+    epochs = np.arange(1, len(estimator.loss_curve_) + 1)
+    ax.plot(epochs, estimator.loss_curve_, color="tab:blue", label="training loss")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.set_title(f"{type(estimator).__name__}: loss curve")
+    second = getattr(estimator, "validation_scores_", None)
+    label = "validation score"
+    if second is None and hasattr(estimator, "errors_"):
+        second, label = estimator.errors_, "misclassified samples"
+    if second is not None:
+        right = ax.twinx()
+        right.plot(epochs[: len(second)], second, color="tab:orange", label=label)
+        right.set_ylabel(label)
+        handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
+        ax.legend(handles=handles, loc="upper right")
+    else:
+        ax.legend(loc="upper right")
+    return ax
+
+
+def decision_boundary(
+    estimator: Any, X: Any, y: Any, ax: Any = None, *, resolution: int = 200
+) -> Any:
+    """The predicted class over the plane, with the samples on top (2-feature inputs).
+
+    Parameters
+    ----------
+    estimator : a fitted classifier of 2 features
+    X : array of shape (n_samples, 2), any backend
+    y : labels of shape (n_samples,)
+    resolution : int
+        Grid points along each axis.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    check_is_fitted(estimator)
+    if estimator.n_features_in_ != 2:
+        raise ValueError(
+            f"decision_boundary draws 2-feature inputs; the estimator has "
+            f"{estimator.n_features_in_} features."
+        )
+    points = to_numpy(X) if hasattr(X, "shape") else np.asarray(X)
+    labels = to_numpy(y) if hasattr(y, "shape") else np.asarray(y)
+    low, high = points.min(axis=0), points.max(axis=0)
+    margin = 0.1 * np.maximum(high - low, 1.0)
+    xs = np.linspace(low[0] - margin[0], high[0] + margin[0], resolution)
+    ys = np.linspace(low[1] - margin[1], high[1] + margin[1], resolution)
+    grid_x, grid_y = np.meshgrid(xs, ys)
+    grid = np.column_stack([grid_x.ravel(), grid_y.ravel()])
+    # The grid goes to the estimator's namespace and device, in its dtype.
+    fitted = estimator.coefs_[0] if hasattr(estimator, "coefs_") else estimator.coef_
+    xp, device = get_namespace(fitted=fitted)
+    grid_on_device = xp.asarray(grid.astype(to_numpy(fitted).dtype), device=device)
+    classes = np.asarray(estimator.classes_)
+    predicted = to_numpy(estimator.predict(grid_on_device))
+    codes = np.searchsorted(classes, predicted).reshape(grid_x.shape)
+    ax = _axes(ax)
+    cmap = "coolwarm" if classes.size == 2 else "viridis"
+    ax.contourf(grid_x, grid_y, codes, levels=np.arange(classes.size + 1) - 0.5, cmap=cmap,
+                alpha=0.35)  # fmt: skip
+    sample_codes = np.searchsorted(classes, labels)
+    scatter = ax.scatter(points[:, 0], points[:, 1], c=sample_codes, cmap=cmap, edgecolors="k",
+                         vmin=0, vmax=max(classes.size - 1, 1), s=60)  # fmt: skip
+    handles, _ = scatter.legend_elements()
+    ax.legend(handles, [str(c) for c in classes], title="class", loc="best")
+    ax.set_xlabel("x1")
+    ax.set_ylabel("x2")
+    ax.set_title(f"{type(estimator).__name__}: decision boundary")
+    return ax
