@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 
@@ -73,6 +74,7 @@ def test_errors_are_one_line_and_exit_non_zero(args, message):
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_help_and_version():
@@ -82,3 +84,112 @@ def test_help_and_version():
     version = _run("--version")
     assert version.returncode == 0
     assert version.stdout.startswith("xperceptron 0.")
+
+
+def _write_csv(path, header, rows):
+    lines = [",".join(header)] + [",".join(str(v) for v in row) for row in rows]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _blobs_csv(path, n=60, seed=0):
+    rng = np.random.default_rng(seed)
+    labels = np.array(["red", "green", "blue"])[np.arange(n) % 3]
+    centres = {"red": (0.0, 4.0), "green": (4.0, 0.0), "blue": (-4.0, -4.0)}
+    points = np.array([centres[c] for c in labels]) + rng.normal(size=(n, 2))
+    rows = [(f"{x:.4f}", label, f"{y:.4f}") for (x, y), label in zip(points, labels, strict=True)]
+    _write_csv(path, ["width", "colour", "height"], rows)
+    return points, labels
+
+
+def test_train_on_a_gate_reports_scores():
+    result = _run("train", "--data", "and", "--model", "perceptron")
+    assert result.returncode == 0, result.stderr
+    assert "Perceptron on and (numpy, float64)" in result.stdout
+    assert "train accuracy: 1.0000 (4 samples)" in result.stdout
+
+
+def test_train_on_scikit_learn_data_with_another_backend():
+    result = _run("train", "--data", "iris", "--hidden", "16", "--learning-rate", "0.01",
+                  "--epochs", "300", "--backend", "strict", "--dtype", "float32")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "MLPClassifier on iris (strict, float32)" in result.stdout
+    test_line = next(line for line in result.stdout.splitlines() if line.startswith("test"))
+    assert float(test_line.split()[2]) > 0.85
+    assert "(38 samples)" in test_line
+
+
+def test_train_save_and_predict_a_csv(tmp_path):
+    data = tmp_path / "blobs.csv"
+    points, labels = _blobs_csv(data)
+    model = tmp_path / "model.npz"
+    plot = tmp_path / "p.png"
+    options = ["--target", "colour", "--hidden", "8", "--learning-rate", "0.05"]
+    trained = _run(
+        "train", "--data", str(data), *options, "--save", str(model), "--plot", str(plot)
+    )
+    assert trained.returncode == 0, trained.stderr
+    assert f"saved {model}" in trained.stdout
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+    # Features by header name, in another order and with the target column present.
+    query = tmp_path / "query.csv"
+    rows = [(c, f"{y:.4f}", f"{x:.4f}") for (x, y), c in zip(points, labels, strict=True)]
+    _write_csv(query, ["colour", "height", "width"], rows)
+    shown = _run("predict", str(model), str(query))
+    assert shown.returncode == 0, shown.stderr
+    predicted = shown.stdout.split()
+    assert len(predicted) == len(labels)
+    assert np.mean(np.array(predicted) == labels) > 0.95
+    written = _run("predict", str(model), str(query), "--output", str(tmp_path / "out.txt"))
+    assert written.returncode == 0
+    assert (tmp_path / "out.txt").read_text().split() == predicted
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "--data", "nope"], "unknown data 'nope'"),
+        (["train", "--data", "and", "--backend", "cupy"], "backend 'cupy'"),
+        (["train", "--data", "diabetes", "--model", "perceptron"], "the perceptron classifies"),
+        (["train", "--data", "and", "--hidden", "8,x"], "hidden sizes are ints"),
+        (["predict", "missing.npz", "missing.csv"], "No such checkpoint"),
+    ],
+)
+def test_train_and_predict_errors_are_one_line(args, message):
+    result = _run(*args)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("a,b\n1,2\n3\n", "row 3 has 1 columns, expected 2"),
+        ("a,b,c\n1,x,0\n2,y,1\n", "column 'b' is not numeric"),
+        ("", "is empty"),
+    ],
+)
+def test_bad_csv_files(tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    result = _run("train", "--data", str(path))
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_predict_refuses_a_csv_of_the_wrong_width(tmp_path):
+    model = tmp_path / "gate.npz"
+    assert _run("train", "--data", "xor", "--save", str(model)).returncode == 0
+    _write_csv(tmp_path / "wide.csv", ["a", "b", "c"], [(1, 2, 3)])
+    result = _run("predict", str(model), str(tmp_path / "wide.csv"))
+    assert result.returncode == 1
+    assert "has 3 feature columns; the model expects 2 (x1, x2)" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["train", "predict"])
+def test_every_command_has_help(command):
+    result = _run(command, "--help")
+    assert result.returncode == 0
+    assert "usage: xperceptron " + command in result.stdout

@@ -23,7 +23,7 @@ from ._namespace import Array, Device, Namespace, get_namespace, host_dtype, nam
 from .mlp import MLPClassifier, MLPRegressor
 from .perceptron import Perceptron
 
-__all__ = ["FORMAT_VERSION", "load", "save"]
+__all__ = ["FORMAT_VERSION", "load", "read_metadata", "save"]
 
 FORMAT = "xperceptron-checkpoint"
 FORMAT_VERSION = 1
@@ -33,8 +33,16 @@ _CLASSES: dict[str, type[Any]] = {
 }
 
 
-def save(estimator: BaseEstimator, path: str | os.PathLike[str]) -> None:
+def save(
+    estimator: BaseEstimator,
+    path: str | os.PathLike[str],
+    *,
+    metadata: dict[str, Any] | None = None,
+) -> None:
     """Write a fitted estimator to ``path`` (an ``.npz`` file), from any backend.
+
+    ``metadata``, any JSON-serialisable dict (feature names, preprocessing...), is stored
+    beside the model; :func:`read_metadata` returns it.
 
     The file is written next to ``path`` and then renamed, so an interrupted save never
     leaves a half-written checkpoint in its place. ``callbacks`` are not saved (they hold
@@ -63,6 +71,7 @@ def save(estimator: BaseEstimator, path: str | os.PathLike[str]) -> None:
         # Callbacks are live objects (files, bars): a checkpoint stores the model, not them.
         "params": _encode({k: _NOT_SAVED.get(k, v) for k, v in estimator.get_params().items()}),
         "fitted": meta,
+        "metadata": metadata if metadata is not None else {},
     }
     for key, array in arrays.items():
         if array.dtype.kind == "O" and all(isinstance(v, str) for v in array.tolist()):
@@ -72,7 +81,11 @@ def save(estimator: BaseEstimator, path: str | os.PathLike[str]) -> None:
                 f"{key} has dtype {array.dtype}, which cannot be stored without pickle; "
                 "use numeric or string labels."
             )
-    members = {"header": np.array(json.dumps(header)), **arrays}
+    try:
+        text = json.dumps(header)
+    except TypeError as exc:
+        raise TypeError(f"metadata must be JSON-serialisable: {exc}") from exc
+    members = {"header": np.array(text), **arrays}
     target = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(target))
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=".xperceptron-", suffix=".npz")
@@ -114,16 +127,7 @@ def load(
         or holds a member of an unexpected dtype or shape.
     """
     target = os.fspath(path)
-    if not os.path.exists(target):
-        raise FileNotFoundError(errno.ENOENT, "No such checkpoint", target)
-    if not zipfile.is_zipfile(target):
-        raise ValueError(f"{target} is not an xperceptron checkpoint (not an .npz archive).")
-    try:
-        with np.load(target, allow_pickle=False) as archive:
-            members = {key: archive[key] for key in archive.files}
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-        raise ValueError(f"{target} is damaged or not a checkpoint: {exc}") from exc
-    header = _header(members.pop("header", None), target)
+    header, members = _read(target)
     namespace = namespace_of(xp) if xp is not None else get_namespace()[0]
     try:
         cls = _CLASSES[header["class"]]
@@ -135,6 +139,29 @@ def load(
     except (KeyError, TypeError, AttributeError, IndexError) as exc:
         raise ValueError(f"{target} has a malformed or incomplete checkpoint: {exc!r}") from exc
     return estimator
+
+
+def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The ``metadata`` dict stored by :func:`save` (empty if none was given)."""
+    header, _ = _read(os.fspath(path))
+    metadata = header.get("metadata", {})
+    if not isinstance(metadata, dict):
+        raise ValueError(f"{os.fspath(path)} has malformed metadata.")
+    return metadata
+
+
+def _read(target: str) -> tuple[dict[str, Any], dict[str, np.ndarray[Any, Any]]]:
+    """The checked header and the other members of a checkpoint, without pickle."""
+    if not os.path.exists(target):
+        raise FileNotFoundError(errno.ENOENT, "No such checkpoint", target)
+    if not zipfile.is_zipfile(target):
+        raise ValueError(f"{target} is not an xperceptron checkpoint (not an .npz archive).")
+    try:
+        with np.load(target, allow_pickle=False) as archive:
+            members = {key: archive[key] for key in archive.files}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise ValueError(f"{target} is damaged or not a checkpoint: {exc}") from exc
+    return _header(members.pop("header", None), target), members
 
 
 def _header(member: np.ndarray[Any, Any] | None, target: str) -> dict[str, Any]:
