@@ -13,6 +13,18 @@ A callback is an object with any of these methods (all optional):
 
 The figures an :class:`Epoch` carries were read from the device once for that epoch anyway:
 callbacks add no host round trip.
+
+Examples
+--------
+>>> from xperceptron import MLPClassifier
+>>> from xperceptron.callbacks import EarlyStopping, History
+>>> from xperceptron.datasets import logic_gate
+>>> X, y = logic_gate("xor")
+>>> history = History()
+>>> clf = MLPClassifier((8,), "tanh", learning_rate_init=0.05, random_state=0,
+...                     callbacks=[history, EarlyStopping(patience=5)]).fit(X, y)
+>>> history["loss"] == clf.loss_curve_
+True
 """
 
 from __future__ import annotations

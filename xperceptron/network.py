@@ -133,6 +133,23 @@ def value_and_grad(
     -------
     loss : 0-d array, on the device (nothing is read to the host)
     grads : list of (grad_W, grad_b)
+
+    Examples
+    --------
+    The same call on any namespace; here array-api-strict on one of its simulated devices:
+
+    >>> import array_api_strict as xp
+    >>> device = xp.Device("device1")
+    >>> W = xp.asarray([[0.5], [-0.25]], device=device)
+    >>> b = xp.asarray([0.1], device=device)
+    >>> X = xp.asarray([[1.0, 2.0], [3.0, 4.0]], device=device)
+    >>> Y = xp.asarray([[1.5], [0.0]], device=device)
+    >>> loss, ((grad_W, grad_b),) = value_and_grad(
+    ...     [(W, b)], X, Y, activation="relu", out_activation="identity", xp=xp)
+    >>> float(loss), grad_W.device == device
+    (0.58, True)
+    >>> grad_b  # mean of (X @ W + b - Y) = mean([-1.4, 0.6])
+    Array([-0.4], dtype=array_api_strict.float64)
     """
     pair = get_output_loss(out_activation)
     logits, activations = forward(params, X, activation=activation, xp=xp)
