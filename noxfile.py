@@ -72,3 +72,15 @@ def demo(session: nox.Session) -> None:
     """Install the package and run the tutorial through the console script."""
     session.install(".")
     session.run("xperceptron", "demo")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """The benchmark suite (benchmarks/run.py): every workload on the backends present,
+    JSON and Markdown written to benchmarks/results/. Arguments after -- go to run.py:
+    python -m nox -s bench -- --quick --out /tmp/bench."""
+    extras = ".[test,cupy]" if _nvidia_gpu() is None else ".[test]"
+    session.install(extras, TORCH)
+    if any("jax" in arg for arg in session.posargs):  # jax is opt-in: --backends ...,jax
+        session.install("jax")
+    session.run("python", "benchmarks/run.py", *session.posargs)
