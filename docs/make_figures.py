@@ -12,11 +12,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from xperceptron import Perceptron  # noqa: E402
-from xperceptron.datasets import logic_gate  # noqa: E402
-from xperceptron.plot import decision_boundary, loss_curve  # noqa: E402
+from xperceptron import Perceptron
+from xperceptron.datasets import logic_gate
+from xperceptron.plot import decision_boundary, loss_curve
 
 
 def main() -> None:
@@ -25,7 +25,7 @@ def main() -> None:
     clf.fit(X, y, coef_init=[[0.4, 0.2]], intercept_init=[1.0])
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
     loss_curve(clf, ax=left)
-    left.set_title("AND gate: log-loss and misclassified samples per iteration")
+    left.set_title("AND gate: misclassified samples per iteration")
     decision_boundary(clf, X, y, ax=right)
     w, b = clf.coef_[0], clf.intercept_[0]
     right.set_title(f"AND gate: w = [{w[0]:.3g}, {w[1]:.3g}], b = {b:.3g}")

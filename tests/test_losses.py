@@ -83,3 +83,17 @@ def test_softmax_rows_sum_to_one_and_match_log_softmax(backend):
     backend.assert_close(xp.sum(probabilities, axis=1), np.ones(7), rtol=8 * eps)
     logs = to_numpy(log_softmax(backend.asarray(z), xp=xp))
     np.testing.assert_allclose(np.exp(logs), to_numpy(probabilities), rtol=64 * eps, atol=1e-30)
+
+
+@pytest.mark.parametrize("name", sorted(OUTPUT_LOSSES))
+def test_loss_and_delta_share_work_but_not_results(backend, name):
+    rng = np.random.default_rng(4)
+    z, Y = rng.normal(scale=3.0, size=(6, 3)), _targets(name, 6, 3, rng)
+    pair, xp = OUTPUT_LOSSES[name], backend.xp
+    z_dev, Y_dev = backend.asarray(z), backend.asarray(Y)
+    loss, delta = pair.loss_and_delta(z_dev, Y_dev, xp=xp)
+    eps = np.finfo(np.float64 if backend.float64 else np.float32).eps
+    backend.assert_close(loss, to_numpy(pair.loss(z_dev, Y_dev, xp=xp)), rtol=16 * eps)
+    expected = to_numpy(pair.delta(pair.output(z_dev, xp=xp), Y_dev, xp=xp))
+    backend.assert_close(delta, expected, rtol=16 * eps, atol=16 * eps)
+    backend.assert_array(delta, shape=(6, 3), dtype=backend.float_dtype)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -52,18 +54,30 @@ def test_tutorial_after_1000_iterations(backend):
     assert clf.score(X, y) == 1.0
 
 
-def test_tutorial_numbers_are_exact_in_float64():
-    X, y = logic_gate("and")
-    clf = Perceptron().fit(X, y, **TUTORIAL_INIT)
+def _tutorial_loop(X, y, n_iter=1000):
     # The tutorial's own loop, written out in NumPy with its (features, samples) layout.
     x, target, w, b = X.T, y[None, :], np.array([[0.4], [0.2]]), 1.0
-    for _ in range(1000):
+    for _ in range(n_iter):
         y_pred = (1.0 / (1.0 + np.exp(-(w.T @ x + b))) >= 0.5).astype(float)
         w = w - 0.1 * (x @ (y_pred - target).T) / 4
         b = b - 0.1 * np.sum(y_pred - target) / 4
-    np.testing.assert_array_equal(clf.coef_, w.T)
-    np.testing.assert_array_equal(clf.intercept_, [b])
-    assert clf.n_iter_ == 26
+    return w.T, np.array([b])
+
+
+@pytest.mark.parametrize("gate", ["and", "or", "nand", "xor"])
+def test_every_gate_follows_the_tutorials_loop_bit_for_bit(gate):
+    # XOR runs all 1000 iterations and meets z = -2.8e-16, where the rounding of the
+    # tutorial's sigmoid (0.49999999999999994, not 0.5) decides the threshold.
+    X, y = logic_gate(gate)
+    clf = Perceptron(max_iter=1000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y, **TUTORIAL_INIT)
+    coef, intercept = _tutorial_loop(X, y)
+    np.testing.assert_array_equal(clf.coef_, coef)
+    np.testing.assert_array_equal(clf.intercept_, intercept)
+    if gate == "and":
+        assert clf.n_iter_ == 26
 
 
 def test_threshold_is_inclusive():
@@ -109,6 +123,14 @@ def test_logistic_rule_is_a_gradient_step_on_the_log_loss(backend):
     backend.assert_close(
         clf.intercept_, to_numpy(params[0][1] - 0.1 * grad_b), rtol=0, atol=4 * eps
     )
+
+
+def test_loss_curve_is_the_logistic_rules(backend):
+    X, y = _and_gate(backend)
+    assert Perceptron().fit(X, y).loss_curve_ == []
+    clf = Perceptron(rule="logistic", max_iter=3)
+    clf.fit(X, y, **TUTORIAL_INIT)
+    assert len(clf.loss_curve_) == 3
 
 
 def test_logistic_rule_lowers_the_loss_and_stops_at_tol(backend):

@@ -55,7 +55,12 @@ def test_perceptron_curve_shows_its_errors(backend):
     est = Perceptron().fit(backend.asarray(X), backend.asarray(y), coef_init=[[0.4, 0.2]],
                            intercept_init=[1.0])  # fmt: skip
     ax = loss_curve(est)
-    np.testing.assert_array_equal(ax.figure.axes[-1].lines[0].get_ydata(), est.errors_)
+    np.testing.assert_array_equal(ax.lines[0].get_ydata(), est.errors_)
+    assert len(ax.figure.axes) == 1  # the threshold rule has no loss curve
+    logistic = Perceptron(rule="logistic", max_iter=5).fit(backend.asarray(X), backend.asarray(y))
+    ax = loss_curve(logistic)
+    np.testing.assert_array_equal(ax.lines[0].get_ydata(), logistic.loss_curve_)
+    np.testing.assert_array_equal(ax.figure.axes[-1].lines[0].get_ydata(), logistic.errors_)
 
 
 def test_decision_boundary_of_the_and_gate_on_any_backend(backend, tmp_path):

@@ -56,7 +56,8 @@ def _relu(z: Array, *, xp: Namespace) -> Array:
 
 
 def _relu_backward(delta: Array, output: Array, *, xp: Namespace) -> Array:
-    return xp.where(output > 0.0, delta, 0.0)
+    # A 0/1 mask times delta: NumPy's where() with a scalar is several times slower.
+    return delta * xp.astype(output > 0.0, delta.dtype)
 
 
 def _leaky_relu(z: Array, *, xp: Namespace) -> Array:
@@ -64,8 +65,9 @@ def _leaky_relu(z: Array, *, xp: Namespace) -> Array:
 
 
 def _leaky_relu_backward(delta: Array, output: Array, *, xp: Namespace) -> Array:
-    # The slope is positive, so the output has the sign of z.
-    return xp.where(output > 0.0, delta, LEAKY_RELU_SLOPE * delta)
+    # The slope is positive, so the output has the sign of z: slope + (1 - slope) * [z > 0].
+    positive = xp.astype(output > 0.0, delta.dtype)
+    return delta * (LEAKY_RELU_SLOPE + (1.0 - LEAKY_RELU_SLOPE) * positive)
 
 
 def _softplus(z: Array, *, xp: Namespace) -> Array:

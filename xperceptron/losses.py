@@ -23,13 +23,15 @@ class OutputLoss(NamedTuple):
 
     ``output(logits)`` gives predictions; ``loss(logits, Y)`` the mean over samples of the
     per-sample loss (a 0-d array); ``delta(output, Y)`` the gradient of the per-sample loss
-    with respect to the logits.
+    with respect to the logits; ``loss_and_delta(logits, Y)`` both at once, sharing the
+    work (what training calls).
     """
 
     loss_name: str
     output: Callable[..., Array]
     loss: Callable[..., Array]
     delta: Callable[..., Array]
+    loss_and_delta: Callable[..., tuple[Array, Array]]
 
 
 def log_softmax(z: Array, *, xp: Namespace) -> Array:
@@ -63,11 +65,45 @@ def _output_minus_target(output: Array, Y: Array, *, xp: Namespace) -> Array:
     return output - Y
 
 
+def _binary_log_loss_and_delta(z: Array, Y: Array, *, xp: Namespace) -> tuple[Array, Array]:
+    # One softplus serves both: log(1 + e^z) - y z = softplus(-z) + (1 - y) z, s = e^-softplus(-z).
+    softplus_minus = xp.logaddexp(0.0, -z)
+    loss = xp.sum(softplus_minus + (1.0 - Y) * z) / z.shape[0]
+    return loss, xp.exp(-softplus_minus) - Y
+
+
+def _categorical_log_loss_and_delta(z: Array, Y: Array, *, xp: Namespace) -> tuple[Array, Array]:
+    log_probabilities = log_softmax(z, xp=xp)
+    loss = -xp.sum(Y * log_probabilities) / z.shape[0]
+    return loss, xp.exp(log_probabilities) - Y
+
+
+def _half_squared_error_and_delta(z: Array, Y: Array, *, xp: Namespace) -> tuple[Array, Array]:
+    residual = z - Y
+    return 0.5 * xp.sum(residual * residual) / z.shape[0], residual
+
+
 OUTPUT_LOSSES: dict[str, OutputLoss] = {
-    "logistic": OutputLoss("binary_log_loss", logistic, _binary_log_loss, _output_minus_target),
-    "softmax": OutputLoss("log_loss", softmax, _categorical_log_loss, _output_minus_target),
+    "logistic": OutputLoss(
+        "binary_log_loss",
+        logistic,
+        _binary_log_loss,
+        _output_minus_target,
+        _binary_log_loss_and_delta,
+    ),
+    "softmax": OutputLoss(
+        "log_loss",
+        softmax,
+        _categorical_log_loss,
+        _output_minus_target,
+        _categorical_log_loss_and_delta,
+    ),
     "identity": OutputLoss(
-        "squared_error", ACTIVATIONS["identity"].forward, _half_squared_error, _output_minus_target
+        "squared_error",
+        ACTIVATIONS["identity"].forward,
+        _half_squared_error,
+        _output_minus_target,
+        _half_squared_error_and_delta,
     ),
 }
 """Output activation name -> its canonical loss."""

@@ -151,9 +151,9 @@ def value_and_grad(
     >>> round(float(grad_b[0]), 12)  # mean of X @ W + b - Y = mean([-1.4, 0.6])
     -0.4
     """
-    pair = get_output_loss(out_activation)
     logits, activations = forward(params, X, activation=activation, xp=xp)
-    loss = pair.loss(logits, Y, xp=xp) + l2_penalty(params, X.shape[0], alpha=alpha, xp=xp)
-    delta = pair.delta(pair.output(logits, xp=xp), Y, xp=xp)
+    loss, delta = get_output_loss(out_activation).loss_and_delta(logits, Y, xp=xp)
+    if alpha:
+        loss = loss + l2_penalty(params, X.shape[0], alpha=alpha, xp=xp)
     grads = backward(params, activations, delta, activation=activation, alpha=alpha, xp=xp)
     return loss, grads

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -58,7 +59,9 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         At each iteration, the number of samples some output unit got wrong (for two classes:
         the misclassified samples), before that iteration's update.
     loss_curve_ : list of float
-        The binary log-loss (summed over units, mean over samples) at each iteration.
+        With ``rule="logistic"``: the binary log-loss (summed over units, mean over samples)
+        at each iteration, the objective that rule descends. Empty for the threshold rule,
+        whose progress is ``errors_``.
     n_features_in_ : int
 
     Examples
@@ -143,25 +146,25 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         errors: list[int] = []
         losses: list[float] = []
         best_loss, no_improvement = np.inf, 0
-        log_loss = get_output_loss("logistic").loss
+        loss_and_delta = get_output_loss("logistic").loss_and_delta
         for _ in range(self.max_iter):
             logits, activations = forward(params, X, activation="identity", xp=xp)
-            proba = logistic(logits, xp=xp)
-            predicted = xp.astype(proba >= self.threshold, X.dtype)
+            predicted = xp.astype(_tutorial_sigmoid(logits, xp=xp) >= self.threshold, X.dtype)
+            wrong = predicted != Y if n_units == 1 else xp.any(predicted != Y, axis=1)
             # Read once per iteration: the iteration is the epoch (one full batch).
-            errors.append(int(xp.sum(xp.astype(xp.any(predicted != Y, axis=1), xp.int32))))
-            losses.append(float(log_loss(logits, Y, xp=xp)))
+            errors.append(int(xp.count_nonzero(wrong)))
             if self.rule == "threshold":
                 if errors[-1] == 0:  # the update would be exactly zero: converged
                     break
                 delta = predicted - Y
             else:
+                loss, delta = loss_and_delta(logits, Y, xp=xp)
+                losses.append(float(loss))
                 if self.tol is not None:
                     no_improvement = 0 if losses[-1] < best_loss - self.tol else no_improvement + 1
                     best_loss = min(best_loss, losses[-1])
                     if no_improvement >= self.n_iter_no_change:
                         break
-                delta = proba - Y
             ((grad_W, grad_b),) = backward(params, activations, delta, activation="identity", xp=xp)
             W, b = params[0]
             params = [
@@ -270,7 +273,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         X, xp = self._checked(X)
         logits = X @ self.coef_.T + self.intercept_
         if self.coef_.shape[0] == 1:
-            positive = logistic(logits[:, 0], xp=xp) >= self.threshold
+            positive = _tutorial_sigmoid(logits[:, 0], xp=xp) >= self.threshold
             indices = xp.astype(positive, xp.int32)
         else:
             indices = xp.argmax(logits, axis=1)
@@ -281,3 +284,15 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         predicted = to_numpy(self.predict(X))
         labels = check_labels(y, predicted.shape[0])
         return float(np.mean(predicted == labels))
+
+
+def _tutorial_sigmoid(z: Array, *, xp: Namespace) -> Array:
+    """``1 / (1 + exp(-z))`` rounded exactly as the tutorial computes it, for its threshold.
+
+    Near ``z = 0`` the rounding decides the threshold (the tutorial's run meets
+    ``z = -2.8e-16``, where this form gives ``0.49999999999999994`` and the stable
+    ``exp(-log(1 + exp(-z)))`` gives ``0.5``). ``z`` is clipped where ``exp(-z)`` would
+    overflow: there the sigmoid is far below any threshold either way.
+    """
+    limit = math.log(float(xp.finfo(z.dtype).max)) - 1.0
+    return 1.0 / (1.0 + xp.exp(-xp.maximum(z, -limit)))

@@ -28,8 +28,8 @@ def _axes(ax: Any) -> Any:
 def loss_curve(estimator: Any, ax: Any = None) -> Any:
     """The training loss per epoch, and the validation score when early stopping held one out.
 
-    For a :class:`~xperceptron.Perceptron`, the misclassified samples per iteration are drawn
-    beside its log-loss.
+    For a :class:`~xperceptron.Perceptron`, the misclassified samples per iteration (beside
+    its log-loss with ``rule="logistic"``).
 
     Returns
     -------
@@ -39,19 +39,21 @@ def loss_curve(estimator: Any, ax: Any = None) -> Any:
     """
     check_is_fitted(estimator)
     ax = _axes(ax)
-    epochs = np.arange(1, len(estimator.loss_curve_) + 1)
-    ax.plot(epochs, estimator.loss_curve_, color="tab:blue", label="training loss")
+    curve, label = estimator.loss_curve_, "training loss"
+    second, second_label = getattr(estimator, "validation_scores_", None), "validation score"
+    if hasattr(estimator, "errors_"):  # the Perceptron: its errors, and its loss if any
+        second, second_label = estimator.errors_, "misclassified samples"
+        if not curve:
+            curve, label, second = estimator.errors_, "misclassified samples", None
+    epochs = np.arange(1, len(curve) + 1)
+    ax.plot(epochs, curve, color="tab:blue", label=label)
     ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
-    ax.set_title(f"{type(estimator).__name__}: loss curve")
-    second = getattr(estimator, "validation_scores_", None)
-    label = "validation score"
-    if second is None and hasattr(estimator, "errors_"):
-        second, label = estimator.errors_, "misclassified samples"
+    ax.set_ylabel("loss" if label == "training loss" else label)
+    ax.set_title(f"{type(estimator).__name__}: {label} per epoch")
     if second is not None:
         right = ax.twinx()
-        right.plot(epochs[: len(second)], second, color="tab:orange", label=label)
-        right.set_ylabel(label)
+        right.plot(epochs[: len(second)], second, color="tab:orange", label=second_label)
+        right.set_ylabel(second_label)
         handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
         ax.legend(handles=handles, loc="upper right")
     else:
