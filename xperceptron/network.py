@@ -42,10 +42,11 @@ def forward(
     activations : list of arrays
         The input of each layer, ``[X, h_1, ..., h_{L-1}]``: what :func:`backward` needs.
     """
-    hidden = get_activation(activation).forward
     activations = [X]
-    for W, b in params[:-1]:
-        activations.append(hidden(activations[-1] @ W + b, xp=xp))
+    if len(params) > 1:
+        hidden = get_activation(activation).forward
+        for W, b in params[:-1]:
+            activations.append(hidden(activations[-1] @ W + b, xp=xp))
     W, b = params[-1]
     return activations[-1] @ W + b, activations
 
@@ -86,21 +87,20 @@ def backward(
     list of (grad_W, grad_b)
         Gradients of the mean loss plus the L2 term, shaped as ``params``.
     """
-    hidden_backward = get_activation(activation).backward
+    hidden_backward = get_activation(activation).backward if len(params) > 1 else None
     n_samples = delta.shape[0]
     # Backprop is linear in delta: scaling it once gives every gradient its 1 / n.
     delta = delta / n_samples
-    grads: list[tuple[Array, Array]] = []
+    grads: list[tuple[Array, Array]] = [None] * len(params)  # type: ignore[list-item]
     for layer in range(len(params) - 1, -1, -1):
         W = params[layer][0]
         layer_input = activations[layer]
         grad_W = layer_input.T @ delta
         if alpha:
             grad_W = grad_W + (alpha / n_samples) * W
-        grads.append((grad_W, xp.sum(delta, axis=0)))
-        if layer > 0:  # the input layer needs no input gradient
+        grads[layer] = (grad_W, xp.sum(delta, axis=0))
+        if hidden_backward is not None and layer > 0:  # the input layer needs none
             delta = hidden_backward(delta @ W.T, layer_input, xp=xp)
-    grads.reverse()
     return grads
 
 

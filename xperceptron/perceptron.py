@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import warnings
 from typing import Any
 
@@ -142,48 +141,18 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         units = [1] if n_units == 1 else range(n_units)
         Y = encode(indices, units, dtype=X.dtype, xp=xp, device=device)
 
-        params = [(coef.T, intercept)]
-        errors: list[int] = []
-        losses: list[float] = []
-        best_loss, no_improvement = np.inf, 0
-        loss_and_delta = get_output_loss("logistic").loss_and_delta
-        for _ in range(self.max_iter):
-            logits, activations = forward(params, X, activation="identity", xp=xp)
-            predicted = xp.astype(_tutorial_sigmoid(logits, xp=xp) >= self.threshold, X.dtype)
-            wrong = predicted != Y if n_units == 1 else xp.any(predicted != Y, axis=1)
-            # Read once per iteration: the iteration is the epoch (one full batch).
-            errors.append(int(xp.count_nonzero(wrong)))
-            if self.rule == "threshold":
-                if errors[-1] == 0:  # the update would be exactly zero: converged
-                    break
-                delta = predicted - Y
-            else:
-                loss, delta = loss_and_delta(logits, Y, xp=xp)
-                losses.append(float(loss))
-                if self.tol is not None:
-                    no_improvement = 0 if losses[-1] < best_loss - self.tol else no_improvement + 1
-                    best_loss = min(best_loss, losses[-1])
-                    if no_improvement >= self.n_iter_no_change:
-                        break
-            ((grad_W, grad_b),) = backward(params, activations, delta, activation="identity", xp=xp)
-            W, b = params[0]
-            params = [
-                (
-                    W - self.learning_rate * grad_W,
-                    b - self.learning_rate * grad_b if self.fit_intercept else b,
-                )
-            ]
-        else:
-            if self.rule == "threshold" or self.tol is not None:
-                warnings.warn(
-                    f"Perceptron stopped at max_iter={self.max_iter} with {errors[-1]} "
-                    "misclassified samples; increase max_iter (if the errors never reach "
-                    "zero, the classes are not linearly separable).",
-                    ConvergenceWarning,
-                    stacklevel=2,
-                )
+        # exp(-z) may overflow to inf in the tutorial's sigmoid, and 1 / inf = 0 is right.
+        with np.errstate(over="ignore"):
+            W, b, errors, losses, stopped = self._iterate(X, Y, coef.T, intercept, xp=xp)
+        if not stopped and (self.rule == "threshold" or self.tol is not None):
+            warnings.warn(
+                f"Perceptron stopped at max_iter={self.max_iter} with {errors[-1]} "
+                "misclassified samples; increase max_iter (if the errors never reach "
+                "zero, the classes are not linearly separable).",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
 
-        W, b = params[0]
         self.coef_, self.intercept_ = W.T, b
         self.classes_ = classes
         self.n_features_in_ = n_features
@@ -191,6 +160,44 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         self.errors_ = errors
         self.loss_curve_ = losses
         return self
+
+    def _iterate(
+        self, X: Array, Y: Array, W: Array, b: Array, *, xp: Namespace
+    ) -> tuple[Array, Array, list[int], list[float], bool]:
+        """Full-batch iterations from ``(W, b)``: the weights reached, the errors and losses
+        of each iteration, and whether a stopping criterion ended training."""
+        errors: list[int] = []
+        losses: list[float] = []
+        best_loss, no_improvement = np.inf, 0
+        loss_and_delta = get_output_loss("logistic").loss_and_delta
+        learning_rate, threshold, several = self.learning_rate, self.threshold, Y.shape[1] > 1
+        thresholded, fit_intercept, dtype = self.rule == "threshold", self.fit_intercept, X.dtype
+        for _ in range(self.max_iter):
+            params = [(W, b)]
+            logits, inputs = forward(params, X, activation="identity", xp=xp)
+            predicted = xp.astype(_tutorial_sigmoid(logits, xp=xp) >= threshold, dtype)
+            residual = predicted - Y  # -1, 0 or 1: the nonzero entries are the errors
+            wrong = xp.any(residual != 0.0, axis=1) if several else residual
+            # Read once per iteration: the iteration is the epoch (one full batch).
+            n_wrong = int(xp.count_nonzero(wrong))
+            errors.append(n_wrong)
+            if thresholded:
+                if n_wrong == 0:  # the update would be exactly zero: converged
+                    return W, b, errors, losses, True
+                delta = residual
+            else:
+                loss, delta = loss_and_delta(logits, Y, xp=xp)
+                losses.append(float(loss))
+                if self.tol is not None:
+                    no_improvement = 0 if losses[-1] < best_loss - self.tol else no_improvement + 1
+                    best_loss = min(best_loss, losses[-1])
+                    if no_improvement >= self.n_iter_no_change:
+                        return W, b, errors, losses, True
+            ((grad_W, grad_b),) = backward(params, inputs, delta, activation="identity", xp=xp)
+            W = W - learning_rate * grad_W
+            if fit_intercept:
+                b = b - learning_rate * grad_b
+        return W, b, errors, losses, False
 
     def _checkpoint(self) -> tuple[dict[str, Any], dict[str, np.ndarray[Any, Any]]]:
         """What :func:`xperceptron.save` writes: JSON-able metadata and NumPy arrays."""
@@ -273,7 +280,8 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         X, xp = self._checked(X)
         logits = X @ self.coef_.T + self.intercept_
         if self.coef_.shape[0] == 1:
-            positive = _tutorial_sigmoid(logits[:, 0], xp=xp) >= self.threshold
+            with np.errstate(over="ignore"):
+                positive = _tutorial_sigmoid(logits[:, 0], xp=xp) >= self.threshold
             indices = xp.astype(positive, xp.int32)
         else:
             indices = xp.argmax(logits, axis=1)
@@ -291,8 +299,7 @@ def _tutorial_sigmoid(z: Array, *, xp: Namespace) -> Array:
 
     Near ``z = 0`` the rounding decides the threshold (the tutorial's run meets
     ``z = -2.8e-16``, where this form gives ``0.49999999999999994`` and the stable
-    ``exp(-log(1 + exp(-z)))`` gives ``0.5``). ``z`` is clipped where ``exp(-z)`` would
-    overflow: there the sigmoid is far below any threshold either way.
+    ``exp(-log(1 + exp(-z)))`` gives ``0.5``). Where ``exp(-z)`` overflows to infinity the
+    result is exactly 0, as it should be: callers silence NumPy's overflow warning.
     """
-    limit = math.log(float(xp.finfo(z.dtype).max)) - 1.0
-    return 1.0 / (1.0 + xp.exp(-xp.maximum(z, -limit)))
+    return 1.0 / (1.0 + xp.exp(-z))
