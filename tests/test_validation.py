@@ -113,3 +113,10 @@ def test_continuous_or_missing_labels_are_refused():
         check_labels([0.5, 1.0, 2.0], 3)
     with pytest.raises(ValueError, match="requires y to be passed"):
         check_labels(None, 3)
+
+
+def test_huge_finite_values_are_not_mistaken_for_infinity(backend):
+    # Their sum overflows float32; the values themselves are finite.
+    X = backend.asarray(np.full((4, 2), 3e38), dtype=backend.xp.float32)
+    out = check_X(X, xp=backend.xp, device=backend.device)
+    backend.assert_array(out, shape=(4, 2), dtype=backend.xp.float32)
