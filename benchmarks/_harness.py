@@ -181,8 +181,11 @@ class Peer:
     notes: list[str] = field(default_factory=list)
 
 
-def _time_once(peer: Peer) -> float:
+def _time_once(peer: Peer, settle: float) -> float:
     peer.sync()
+    # Let the thread pools of the previous peer go idle: PyTorch's OpenMP workers keep
+    # spinning for a while after its last operation and would slow the next peer down.
+    time.sleep(settle)
     start = time.perf_counter()
     peer.run()
     peer.sync()
@@ -190,23 +193,27 @@ def _time_once(peer: Peer) -> float:
 
 
 def measure(
-    peers: Sequence[Peer], *, repeats: int, warmup: int, name: str
+    peers: Sequence[Peer], *, repeats: int, warmup: int, name: str, settle: float = 0.0
 ) -> tuple[dict[str, list[float]], dict[str, str]]:
-    """Times of each peer over ``repeats`` interleaved rounds after ``warmup`` rounds.
+    """Times of each peer over ``repeats`` interleaved rounds after ``warmup`` rounds, the
+    order rotated by one peer each round.
 
     A peer that raises is dropped from the later rounds; its error is returned.
     """
     times: dict[str, list[float]] = {peer.label: [] for peer in peers}
     errors: dict[str, str] = {}
     rounds = [("warm-up", i) for i in range(warmup)] + [("round", i) for i in range(repeats)]
-    for what, index in rounds:
+    for number, (what, index) in enumerate(rounds):
         gc.collect()  # outside the clock: no collection of earlier garbage inside a run
         line = []
-        for peer in peers:
+        # Each round starts with the next peer: no peer always runs right after the same
+        # one (a peer's freed memory and idle threads weigh on whoever runs next).
+        shift = number % max(len(peers), 1)
+        for peer in [*peers[shift:], *peers[:shift]]:
             if peer.label in errors:
                 continue
             try:
-                elapsed = _time_once(peer)
+                elapsed = _time_once(peer, settle)
             except Exception as exc:
                 errors[peer.label] = "".join(traceback.format_exception_only(exc)).strip()
                 log(f"[{name}] {peer.label} FAILED: {errors[peer.label]}")
@@ -345,7 +352,13 @@ def _matmul_peer(engine: str, backend: Backend | None, n: int) -> Peer:
 
 
 def matmul_peaks(
-    backends: Sequence[Backend], *, n_cpu: int, n_gpu: int, repeats: int, warmup: int
+    backends: Sequence[Backend],
+    *,
+    n_cpu: int,
+    n_gpu: int,
+    repeats: int,
+    warmup: int,
+    settle: float = 0.0,
 ) -> dict[str, dict[str, Any]]:
     """float32 matmul GFLOP/s of each engine (best and median of interleaved runs): the
     roofline is the best."""
@@ -354,7 +367,7 @@ def matmul_peaks(
         if backend.name != "numpy":
             n = n_gpu if backend.gpu else n_cpu
             peers.append(_matmul_peer(backend.name, backend, n))
-    times, errors = measure(peers, repeats=repeats, warmup=warmup, name="peak")
+    times, errors = measure(peers, repeats=repeats, warmup=warmup, name="peak", settle=settle)
     peaks: dict[str, dict[str, Any]] = {}
     for peer in peers:
         if peer.label in errors or not times[peer.label]:

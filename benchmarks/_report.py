@@ -145,8 +145,11 @@ def markdown(record: dict[str, Any]) -> str:
         "",
         f"Recorded {record['created']} by `{record['command']}` in "
         f"{record['elapsed_s']:.0f} s. Each figure is the **median** of the timed runs after "
-        f"{settings['warmup']} warm-up run(s); peers run interleaved, round by round, on the "
-        "same data and the same math; ratios are paired per round and measured in this run. "
+        f"{settings['warmup']} warm-up run(s); peers run interleaved, round by round (each "
+        "round starting one peer later), on the same data and the same math; ratios are "
+        "paired per round and measured in this run. "
+        f"Before each timed run the harness pauses {settings.get('settle_s', 0)} s outside the "
+        "clock, so that the previous peer's thread pools are idle. "
         f"Load average (1, 5, 15 min) at the start {record['load_average']['start']}, at the "
         f"end {record['load_average']['end']}.",
         "",

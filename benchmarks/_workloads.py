@@ -41,6 +41,7 @@ class Settings:
     peaks: dict[str, dict[str, Any]]
     wide_cpu_samples: int
     wide_gpu_samples: int
+    settle: float = 0.0
 
     def backend(self, name: str) -> Backend | None:
         return next((b for b in self.backends if b.name == name), None)
@@ -76,7 +77,11 @@ def _run_case(
 ) -> dict[str, Any]:
     """Time the peers of one table and turn the times into rows and ratios."""
     times, errors = measure(
-        peers, repeats=settings.repeats[workload], warmup=settings.warmup, name=name
+        peers,
+        repeats=settings.repeats[workload],
+        warmup=settings.warmup,
+        name=name,
+        settle=settings.settle,
     )
     errors = {**(setup_errors or {}), **errors}
     base = next((p for p in peers if p.label == baseline), None)

@@ -107,6 +107,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "torch.set_num_threads); default: the libraries' own (1 with --quick)",
     )
     parser.add_argument(
+        "--settle",
+        type=float,
+        default=None,
+        help="seconds of pause before each timed run, outside the clock, so that the "
+        "previous peer's thread pools (PyTorch's OpenMP workers spin after their last "
+        "operation) are idle; default 0.5 (0 with --quick)",
+    )
+    parser.add_argument(
         "--no-sync-check", action="store_true", help="skip the torch-CUDA host-sync check"
     )
     args = parser.parse_args(argv)
@@ -157,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick and args.threads is None:
         args.threads = 1  # a smoke test: no thread pools fighting over a busy machine
     limits = _limit_threads(args.threads)
+    if args.settle is None:
+        args.settle = 0.0 if args.quick else 0.5
     if args.quick:
         repeats = dict.fromkeys(_workloads.WORKLOADS, args.repeats or 1)
         args.wide_cpu_samples = args.wide_gpu_samples = 512
@@ -174,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         n_gpu=256 if args.quick else 4096,
         repeats=2 if args.quick else 5,
         warmup=1,
+        settle=args.settle,
     )
     settings = _workloads.Settings(
         quick=args.quick,
@@ -184,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         peaks=peaks,
         wide_cpu_samples=args.wide_cpu_samples,
         wide_gpu_samples=args.wide_gpu_samples,
+        settle=args.settle,
     )
     results: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -227,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
             "wide_cpu_samples": args.wide_cpu_samples,
             "wide_gpu_samples": args.wide_gpu_samples,
             "threads": args.threads,
+            "settle_s": args.settle,
         },
         "load_average": {"start": load_start, "end": _machine.load_average()},
         "environment": _machine.describe(gpu_used=gpu),

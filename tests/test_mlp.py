@@ -410,3 +410,17 @@ def test_predict_before_fit_and_wrong_inputs(backend):
     other = np.asarray(X_host) if backend.name != "numpy" else array_api_strict.asarray(X_host)
     with pytest.raises(TypeError, match="fitted on"):
         est.predict_proba(other)
+
+
+def test_training_never_writes_into_arrays_it_handed_out(backend):
+    # On writeable backends the loop updates its own copies in place; coefs_ a user holds
+    # from an earlier call keep their values.
+    X_host, y_host = _data("binary", n=40)
+    X, y = backend.asarray(X_host), backend.asarray(y_host)
+    est = MLPClassifier((5,), solver="sgd", momentum=0.0, random_state=0)
+    est.partial_fit(X, y, classes=[0, 1])
+    held = est.coefs_[0]
+    before = to_numpy(held).copy()
+    est.partial_fit(X, y)
+    np.testing.assert_array_equal(to_numpy(held), before)
+    assert not np.array_equal(to_numpy(est.coefs_[0]), before)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from xperceptron._namespace import to_numpy
+from xperceptron._namespace import is_writeable, to_numpy
 from xperceptron.optimizers import adam, apply_updates, invscaling, sgd
 
 
@@ -80,3 +80,29 @@ def test_invscaling_is_scikit_learns_schedule():
     assert invscaling(0.1, 0.5, 0) == 0.1
     assert invscaling(0.1, 0.5, 99) == pytest.approx(0.01)
     assert invscaling(0.1, 0.0, 1000) == 0.1
+
+
+@pytest.mark.parametrize("make", [lambda: sgd(momentum=0.0), lambda: sgd(0.9), adam])
+def test_in_place_path_gives_the_same_numbers(backend, make):
+    # The training loop's fast path on writeable arrays must not change a single bit; on
+    # immutable arrays (JAX) the loop never takes it.
+    params, grads = _problem(backend, seed=5)
+    optimizer = make()
+    pure = [backend.asarray(p) for p in params]
+    fast = [backend.asarray(p) for p in params]
+    if not is_writeable(fast[0]):
+        assert backend.name == "jax"
+        return
+    pure_state, fast_state = optimizer.init(pure), optimizer.init(fast)
+    for step_grads in grads:
+        steps, pure_state = optimizer.update(
+            [backend.asarray(g) for g in step_grads], pure_state, 0.05, xp=backend.xp
+        )
+        pure = apply_updates(pure, steps)
+        steps, fast_state = optimizer.update(
+            [backend.asarray(g) for g in step_grads], fast_state, 0.05, xp=backend.xp,
+            in_place=True,
+        )  # fmt: skip
+        fast = apply_updates(fast, steps, in_place=True)
+    for a, b in zip(pure, fast, strict=True):
+        np.testing.assert_array_equal(to_numpy(a), to_numpy(b))

@@ -27,6 +27,7 @@ __all__ = [
     "get_namespace",
     "host_dtype",
     "is_array",
+    "is_writeable",
     "namespace_name",
     "namespace_of",
     "to_numpy",
@@ -79,6 +80,11 @@ def get_namespace(**arrays: Array | None) -> tuple[Namespace, Device]:
                 f"{other_device!r}; move them to one device first."
             )
     return xp, device
+
+
+def is_writeable(a: Array) -> bool:
+    """Whether ``a`` may be updated in place (NumPy, CuPy, PyTorch: yes; JAX: no)."""
+    return bool(array_api_compat.is_writeable_array(a))
 
 
 def namespace_of(module: Any) -> Namespace:

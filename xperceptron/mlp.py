@@ -34,6 +34,7 @@ from ._namespace import (
     default_int_dtype,
     get_namespace,
     is_array,
+    is_writeable,
     namespace_name,
     to_numpy,
 )
@@ -446,11 +447,20 @@ class BaseMLP(BaseEstimator):
         """
         n_samples = X.shape[0]
         batch_size = self._batch_size(n_samples)
+        # Where arrays allow it, the loop owns its parameters and updates them in place; what
+        # it hands out (snapshots, callbacks, a rollback point) is then a copy.
+        in_place = is_writeable(params[0])
+        if in_place:
+            params = [xp.asarray(p, copy=True) for p in params]
+
+        def snapshot(arrays: list[Array]) -> list[Array]:
+            return [xp.asarray(a, copy=True) for a in arrays] if in_place else list(arrays)
+
         starts = range(0, n_samples, batch_size)
         network = {"activation": self.activation, "out_activation": out_activation, "xp": xp}
         for _ in range(n_epochs):
             started = time.perf_counter()
-            start_params, start_state = params, state  # never written in place: no copy
+            start_params, start_state = snapshot(params), state
             if self.shuffle:
                 order = xp.asarray(rng.permutation(n_samples), device=device)
                 X_epoch, Y_epoch = xp.take(X, order, axis=0), xp.take(Y, order, axis=0)
@@ -466,8 +476,10 @@ class BaseMLP(BaseEstimator):
                 )  # fmt: skip
                 total = total + loss * (stop - start)
                 flat_grads = [g for pair in grads for g in pair]
-                steps, state = optimizer.update(flat_grads, state, progress.learning_rate, xp=xp)
-                params = apply_updates(params, steps)
+                steps, state = optimizer.update(
+                    flat_grads, state, progress.learning_rate, xp=xp, in_place=in_place
+                )
+                params = apply_updates(params, steps, in_place=in_place)
             # The epoch's one host read. Adding 0 * every weight turns the figure into NaN if
             # a weight overflowed, at the cost of one pass over the weights.
             figure = float(total + sum(xp.sum(p * 0.0) for p in params)) / n_samples
@@ -486,13 +498,13 @@ class BaseMLP(BaseEstimator):
                 improved = score >= progress.best_validation_score + self.tol
                 if score > progress.best_validation_score:
                     progress.best_validation_score = score
-                    progress.best_params = list(params)  # arrays are never written in place
+                    progress.best_params = snapshot(params)
             else:
                 improved = progress.loss_curve[-1] <= progress.best_loss - self.tol
                 progress.best_loss = min(progress.best_loss, progress.loss_curve[-1])
             progress.no_improvement = 0 if improved else progress.no_improvement + 1
             if hooks and self._call_hooks(
-                hooks, params, state, progress, commit, started, n_epochs
+                hooks, snapshot(params), state, progress, commit, started, n_epochs
             ):
                 break
             if self.solver == "sgd" and self.learning_rate == "invscaling":

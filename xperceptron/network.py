@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ._namespace import Array, Namespace
+from ._namespace import Array, Namespace, is_writeable
 from .activations import get_activation
 from .losses import get_output_loss
 
@@ -43,12 +43,22 @@ def forward(
         The input of each layer, ``[X, h_1, ..., h_{L-1}]``: what :func:`backward` needs.
     """
     activations = [X]
+    in_place = is_writeable(X)  # then the fresh product takes the bias in place
     if len(params) > 1:
         hidden = get_activation(activation).forward
         for W, b in params[:-1]:
-            activations.append(hidden(activations[-1] @ W + b, xp=xp))
+            activations.append(hidden(_affine(activations[-1], W, b, in_place), xp=xp))
     W, b = params[-1]
-    return activations[-1] @ W + b, activations
+    return _affine(activations[-1], W, b, in_place), activations
+
+
+def _affine(A: Array, W: Array, b: Array, in_place: bool) -> Array:
+    """``A @ W + b``; with ``in_place``, the bias is added into the product (a new array)."""
+    product = A @ W
+    if in_place:
+        product += b
+        return product
+    return product + b
 
 
 def predict(

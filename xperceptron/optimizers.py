@@ -2,8 +2,13 @@
 
 ``state = opt.init(params)``; ``steps, state = opt.update(grads, state, learning_rate, xp=xp)``;
 ``params = apply_updates(params, steps)``. Parameters, gradients and steps are flat lists of
-arrays; states are small ``NamedTuple`` s of arrays and Python numbers. Nothing is written in
-place, so immutable arrays (JAX) work, and an optimizer can be tested on its own.
+arrays; states are small ``NamedTuple`` s of arrays and Python numbers. By default nothing is
+written in place, so immutable arrays (JAX) work, and an optimizer can be tested on its own.
+
+``in_place=True`` is the training loop's fast path for arrays that allow it (NumPy, CuPy,
+PyTorch): ``update`` may then overwrite the gradients it is given (which the loop owns) and
+``apply_updates`` adds the steps into the parameters, saving a full-size allocation per
+parameter per step. Both paths give the same numbers.
 """
 
 from __future__ import annotations
@@ -64,9 +69,18 @@ def sgd(momentum: float = 0.9, nesterov: bool = True) -> Optimizer:
         return SGDState(_zeros_like(params))
 
     def update(
-        grads: Sequence[Array], state: SGDState, learning_rate: float, *, xp: Namespace
+        grads: Sequence[Array],
+        state: SGDState,
+        learning_rate: float,
+        *,
+        xp: Namespace,
+        in_place: bool = False,
     ) -> tuple[list[Array], SGDState]:
         if momentum == 0:
+            if in_place:
+                for g in grads:
+                    g *= -learning_rate
+                return list(grads), state
             steps = [-learning_rate * g for g in grads]
             return steps, state
         velocities = [
@@ -93,7 +107,12 @@ def adam(beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8) -> O
         return AdamState(0, _zeros_like(params), _zeros_like(params))
 
     def update(
-        grads: Sequence[Array], state: AdamState, learning_rate: float, *, xp: Namespace
+        grads: Sequence[Array],
+        state: AdamState,
+        learning_rate: float,
+        *,
+        xp: Namespace,
+        in_place: bool = False,
     ) -> tuple[list[Array], AdamState]:
         count = state.step + 1
         first = [
@@ -112,8 +131,14 @@ def adam(beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8) -> O
     return Optimizer(init, update)
 
 
-def apply_updates(params: Sequence[Array], steps: Sequence[Array]) -> list[Array]:
-    """``params + steps``, as new arrays."""
+def apply_updates(
+    params: Sequence[Array], steps: Sequence[Array], *, in_place: bool = False
+) -> list[Array]:
+    """``params + steps``: new arrays, or with ``in_place`` the parameters themselves."""
+    if in_place:
+        for p, s in zip(params, steps, strict=True):
+            p += s
+        return list(params)
     return [p + s for p, s in zip(params, steps, strict=True)]
 
 
