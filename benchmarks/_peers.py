@@ -89,12 +89,10 @@ class NumpyMLP:
         """One pass over a fresh permutation; returns the epoch's mean loss."""
         n = X.shape[0]
         order = self.rng.permutation(n)
-        X, y = X[order], y[order]
         total = 0.0
         for start in range(0, n, self.batch_size):
-            total += self._step(
-                X[start : start + self.batch_size], y[start : start + self.batch_size]
-            )
+            rows = order[start : start + self.batch_size]  # gathered batch by batch, as
+            total += self._step(X[rows], y[rows])  # xperceptron does: no copy of all of X
         return total / int(n)
 
     def _step(self, X: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> float:
@@ -172,10 +170,10 @@ class TorchMLP:
         torch = self.torch
         n = X.shape[0]
         order = torch.randperm(n, device=self.device, generator=self.generator)
-        X, y = X.index_select(0, order), y.index_select(0, order)
         total = torch.zeros((), device=self.device)
         for start in range(0, n, self.batch_size):
-            xb, yb = X[start : start + self.batch_size], y[start : start + self.batch_size]
+            rows = order[start : start + self.batch_size]
+            xb, yb = X.index_select(0, rows), y.index_select(0, rows)
             self.optimizer.zero_grad(set_to_none=True)
             loss = self.loss(self.model(xb), yb)
             loss.backward()

@@ -461,19 +461,19 @@ class BaseMLP(BaseEstimator):
         for _ in range(n_epochs):
             started = time.perf_counter()
             start_params, start_state = snapshot(params), state
-            if self.shuffle:
-                order = xp.asarray(rng.permutation(n_samples), device=device)
-                X_epoch, Y_epoch = xp.take(X, order, axis=0), xp.take(Y, order, axis=0)
-            else:
-                X_epoch, Y_epoch = X, Y
+            # One permutation per epoch, moved once; each batch gathers its own rows, so no
+            # shuffled copy of the whole data set is made (memory, and fresh pages, per epoch).
+            order = xp.asarray(rng.permutation(n_samples), device=device) if self.shuffle else None
             total = 0.0  # summed on the device: no host read inside the epoch
             for start in starts:
                 stop = min(start + batch_size, n_samples)
+                if order is None:
+                    X_batch, Y_batch = X[start:stop, ...], Y[start:stop, ...]
+                else:
+                    rows = order[start:stop]
+                    X_batch, Y_batch = xp.take(X, rows, axis=0), xp.take(Y, rows, axis=0)
                 pairs = list(zip(params[::2], params[1::2], strict=True))
-                loss, grads = value_and_grad(
-                    pairs, X_epoch[start:stop, ...], Y_epoch[start:stop, ...], alpha=self.alpha,
-                    **network,
-                )  # fmt: skip
+                loss, grads = value_and_grad(pairs, X_batch, Y_batch, alpha=self.alpha, **network)
                 total = total + loss * (stop - start)
                 flat_grads = [g for pair in grads for g in pair]
                 steps, state = optimizer.update(
