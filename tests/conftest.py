@@ -164,3 +164,30 @@ def backend(request: pytest.FixtureRequest) -> Backend:
 def backend64(request: pytest.FixtureRequest) -> Backend:
     """Each selected backend whose device has float64 (for finite-difference oracles)."""
     return request.param  # type: ignore[no-any-return]
+
+
+def one_hot_or_values(out_activation: str, n: int, k: int, rng: np.random.Generator) -> Any:
+    """Targets for an output/loss pair: one-hot rows (softmax), 0/1 (logistic), values."""
+    if out_activation == "softmax":
+        return np.eye(k)[rng.integers(0, k, size=n)]
+    if out_activation == "logistic":
+        return rng.integers(0, 2, size=(n, k)).astype(float)
+    return rng.normal(size=(n, k))
+
+
+@pytest.fixture
+def host_reads(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Counts every conversion of an array-api-strict array to a Python scalar (``n``)."""
+    import array_api_strict
+
+    counts = {"n": 0}
+    array_class = type(array_api_strict.asarray(0.0))
+    for name in ("__bool__", "__float__", "__int__", "__index__"):
+        original = getattr(array_class, name)
+
+        def counting(self: Any, _original: Any = original) -> Any:
+            counts["n"] += 1
+            return _original(self)
+
+        monkeypatch.setattr(array_class, name, counting)
+    return counts

@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import one_hot_or_values
 
 from xperceptron._namespace import to_numpy
 from xperceptron.losses import OUTPUT_LOSSES, get_output_loss, log_softmax, softmax
-
-
-def _targets(name, n, k, rng):
-    if name == "softmax":
-        return np.eye(k)[rng.integers(0, k, size=n)]
-    if name == "logistic":
-        return rng.integers(0, 2, size=(n, k)).astype(float)
-    return rng.normal(size=(n, k))
 
 
 def _numpy_loss(name, z, Y):
@@ -35,7 +28,7 @@ def test_unknown_output_lists_the_known_ones():
 @pytest.mark.parametrize("name", sorted(OUTPUT_LOSSES))
 def test_loss_value_matches_the_textbook_formula(backend, name):
     rng = np.random.default_rng(0)
-    z, Y = rng.normal(size=(6, 3)), _targets(name, 6, 3, rng)
+    z, Y = rng.normal(size=(6, 3)), one_hot_or_values(name, 6, 3, rng)
     loss = OUTPUT_LOSSES[name].loss(backend.asarray(z), backend.asarray(Y), xp=backend.xp)
     backend.assert_array(loss, shape=(), dtype=backend.float_dtype)
     rtol = 1e-12 if backend.float64 else 1e-5
@@ -46,7 +39,7 @@ def test_loss_value_matches_the_textbook_formula(backend, name):
 def test_delta_is_the_gradient_of_the_per_sample_loss(backend64, name):
     rng = np.random.default_rng(1)
     n, k, h = 5, 3, 1e-6
-    z, Y = rng.normal(size=(n, k)), _targets(name, n, k, rng)
+    z, Y = rng.normal(size=(n, k)), one_hot_or_values(name, n, k, rng)
     pair, xp = OUTPUT_LOSSES[name], backend64.xp
     Y_dev = backend64.asarray(Y)
     delta = pair.delta(pair.output(backend64.asarray(z), xp=xp), Y_dev, xp=xp)
@@ -88,7 +81,7 @@ def test_softmax_rows_sum_to_one_and_match_log_softmax(backend):
 @pytest.mark.parametrize("name", sorted(OUTPUT_LOSSES))
 def test_loss_and_delta_share_work_but_not_results(backend, name):
     rng = np.random.default_rng(4)
-    z, Y = rng.normal(scale=3.0, size=(6, 3)), _targets(name, 6, 3, rng)
+    z, Y = rng.normal(scale=3.0, size=(6, 3)), one_hot_or_values(name, 6, 3, rng)
     pair, xp = OUTPUT_LOSSES[name], backend.xp
     z_dev, Y_dev = backend.asarray(z), backend.asarray(Y)
     loss, delta = pair.loss_and_delta(z_dev, Y_dev, xp=xp)

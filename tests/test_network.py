@@ -6,6 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
+from conftest import one_hot_or_values
 
 from xperceptron._namespace import to_numpy
 from xperceptron.activations import ACTIVATIONS
@@ -25,14 +26,6 @@ def _params(backend, sizes=SIZES, activation="tanh", seed=0, dtype=None):
         device=backend.device,
         xp=backend.xp,
     )
-
-
-def _targets(out_activation, n, k, rng):
-    if out_activation == "softmax":
-        return np.eye(k)[rng.integers(0, k, size=n)]
-    if out_activation == "logistic":
-        return rng.integers(0, 2, size=(n, k)).astype(float)
-    return rng.normal(size=(n, k))
 
 
 def test_glorot_uniform_shapes_bounds_and_placement(backend):
@@ -106,7 +99,7 @@ def test_gradients_match_central_differences(backend64, activation, out_activati
     rng = np.random.default_rng(11)
     n = 6
     X = backend64.asarray(rng.normal(size=(n, SIZES[0])))
-    Y = backend64.asarray(_targets(out_activation, n, SIZES[-1], rng))
+    Y = backend64.asarray(one_hot_or_values(out_activation, n, SIZES[-1], rng))
     params = _params(backend64, activation=activation, seed=5)
     kwargs = {"activation": activation, "out_activation": out_activation, "alpha": alpha}
     loss, grads = value_and_grad(params, X, Y, xp=backend64.xp, **kwargs)
@@ -138,7 +131,7 @@ def test_gradients_match_pytorch_autograd(backend64, activation, out_activation,
     functional = torch.nn.functional
     rng = np.random.default_rng(12)
     X_host = rng.normal(size=(7, SIZES[0]))
-    Y_host = _targets(out_activation, 7, SIZES[-1], rng)
+    Y_host = one_hot_or_values(out_activation, 7, SIZES[-1], rng)
     params = _params(backend64, activation=activation, seed=6)
     loss, grads = value_and_grad(
         params,
