@@ -171,8 +171,8 @@ def tutorial(settings: Settings) -> dict[str, Any]:
         "notes": [
             f"{n_iter} full-batch iterations; XOR is not linearly separable, so neither side "
             "stops early (xperceptron's ConvergenceWarning is silenced).",
-            "xperceptron's iteration also counts the errors and the log-loss and reads both "
-            "to the host (errors_, loss_curve_); the tutorial loop does neither.",
+            "xperceptron's iteration also counts the misclassified samples and reads the count "
+            "to the host (errors_, and its stopping test); the tutorial loop does not.",
             "Each timed run is a whole fit (validation included) divided by the iterations.",
         ],
         "cases": [case],
