@@ -415,3 +415,24 @@ def test_training_never_writes_into_arrays_it_handed_out(backend):
     est.partial_fit(X, y)
     np.testing.assert_array_equal(to_numpy(held), before)
     assert not np.array_equal(to_numpy(est.coefs_[0]), before)
+
+
+def test_partial_fit_refuses_other_classes_later():
+    X, y = _data("binary")
+    est = MLPClassifier((4,), random_state=0)
+    est.partial_fit(X, y, classes=[0, 1])
+    before = [W.copy() for W in est.coefs_]
+    with pytest.raises(ValueError, match=r"classes=\[0, 1, 2\] differs from the classes"):
+        est.partial_fit(X, y, classes=[0, 1, 2])
+    np.testing.assert_array_equal(est.coefs_[0], before[0])
+    est.partial_fit(X, y, classes=[1, 0])  # the same set, in any order
+    assert est.n_iter_ == 2
+
+
+def test_no_hidden_layer_is_a_linear_model(backend):
+    X_host, y_host = _data("binary", n=80)
+    est = MLPClassifier((), solver="sgd", learning_rate_init=0.5, max_iter=200, random_state=0)
+    est.fit(backend.asarray(X_host), backend.asarray(y_host))
+    assert est.n_layers_ == 2
+    backend.assert_array(est.coefs_[0], shape=(4, 1), dtype=backend.float_dtype)
+    assert est.score(backend.asarray(X_host), backend.asarray(y_host)) > 0.95

@@ -712,6 +712,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         labels = check_labels(y, n_samples)
         if reuse:
             known = self.classes_
+            if classes is not None and not np.array_equal(np.unique(np.asarray(classes)), known):
+                raise ValueError(
+                    f"classes={np.asarray(classes).tolist()} differs from the classes the model "
+                    f"was fitted with, {known.tolist()}; fit a new estimator to change them."
+                )
         elif classes is not None:
             known = np.unique(np.asarray(classes))
         else:
