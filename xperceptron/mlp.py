@@ -258,7 +258,8 @@ class BaseMLP(BaseEstimator):
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True.")
 
-        # All checks passed. Training works on copies; the estimator changes only at the end.
+        # All checks passed. Training works on copies: the estimator changes at the end, and
+        # at each epoch's end only when callbacks are there to see it.
         optimizer = self._optimizer()
         if reuse:
             rng = copy.deepcopy(self._rng)
