@@ -26,6 +26,7 @@ __all__ = [
     "as_float_array",
     "check_X",
     "check_features",
+    "check_finite",
     "check_labels",
     "is_bool",
     "is_int",
@@ -106,7 +107,7 @@ def _read_on_host(obj: Any, name: str) -> np.ndarray[Any, Any]:
     return host
 
 
-def _check_finite(a: Array, *, xp: Namespace, name: str) -> None:
+def check_finite(a: Array, *, xp: Namespace, name: str) -> None:
     # One host read per call, outside any training loop. A finite sum proves every value
     # finite in one pass without a boolean temporary; only a non-finite sum (NaN, inf, or
     # an overflow of large finite values) needs the element-wise check.
@@ -140,7 +141,7 @@ def check_X(X: Any, *, xp: Namespace, device: Device, name: str = "X", dtype: An
             raise ValueError(
                 f"{name} has 0 {what}(s) (shape={tuple(X.shape)}) while a minimum of 1 is required."
             )
-    _check_finite(X, xp=xp, name=name)
+    check_finite(X, xp=xp, name=name)
     return X
 
 

@@ -41,6 +41,7 @@ from ._namespace import (
 from ._validation import (
     as_float_array,
     check_features,
+    check_finite,
     check_labels,
     check_X,
     is_bool,
@@ -876,8 +877,7 @@ def _check_regression_targets(y: Any, like: Array, *, xp: Namespace, device: Dev
         raise ValueError(f"y must be 1-D or 2-D, got shape {tuple(Y.shape)}.")
     if Y.shape[0] != like.shape[0]:
         raise ValueError(f"X has {like.shape[0]} samples but y has {Y.shape[0]}; they must match.")
-    if not bool(xp.all(xp.isfinite(Y))):
-        raise ValueError("y contains NaN or infinity; remove or impute those values.")
+    check_finite(Y, xp=xp, name="y")
     return Y
 
 

@@ -10,7 +10,15 @@ import numpy as np
 from ._base import BaseEstimator, ClassifierMixin, ConvergenceWarning, check_is_fitted
 from ._labels import decode, encode
 from ._namespace import Array, Device, Namespace, get_namespace, namespace_name, to_numpy
-from ._validation import as_float_array, check_features, check_labels, check_X, is_int, is_real
+from ._validation import (
+    as_float_array,
+    check_features,
+    check_finite,
+    check_labels,
+    check_X,
+    is_int,
+    is_real,
+)
 from .activations import logistic
 from .losses import get_output_loss, log_softmax
 from .network import backward, forward
@@ -237,8 +245,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         value = as_float_array(value, xp=xp, device=device, name=name, dtype=X.dtype)
         if tuple(value.shape) != shape:
             raise ValueError(f"{name} must have shape {shape}, got {tuple(value.shape)}.")
-        if not bool(xp.all(xp.isfinite(value))):
-            raise ValueError(f"{name} contains NaN or infinity.")
+        check_finite(value, xp=xp, name=name)
         return value
 
     def _checked(self, X: Any) -> tuple[Array, Namespace]:
