@@ -97,6 +97,22 @@ def _threadpools() -> list[dict[str, Any]] | str:
     ]
 
 
+def set_tf32_env(enabled: bool) -> None:
+    """TF32 for CuPy's float32 matmuls, on or off explicitly (CuPy reads it at import)."""
+    if "cupy" in sys.modules:
+        raise RuntimeError("set CUPY_TF32 before cupy is imported")
+    os.environ["CUPY_TF32"] = "1" if enabled else "0"
+
+
+def set_tf32_torch(enabled: bool) -> None:
+    """TF32 for PyTorch's float32 CUDA matmuls, on or off explicitly (if torch is loaded)."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return
+    torch.backends.cuda.matmul.allow_tf32 = enabled
+    torch.set_float32_matmul_precision("high" if enabled else "highest")
+
+
 def _torch(gpu_used: bool) -> dict[str, Any]:
     torch = sys.modules.get("torch")
     if torch is None:
@@ -115,7 +131,7 @@ def _torch(gpu_used: bool) -> dict[str, Any]:
             "memory_gib": round(torch.cuda.get_device_properties(index).total_memory / 2**30, 1),
             "cuda_version": torch.version.cuda,
             "cudnn_version": torch.backends.cudnn.version(),
-            # TF32 changes float32 matmul results and speed; the suite leaves the defaults.
+            # TF32 changes float32 matmul results and speed: off unless --tf32.
             "tf32_matmul": bool(torch.backends.cuda.matmul.allow_tf32),
             "tf32_cudnn": bool(torch.backends.cudnn.allow_tf32),
             "float32_matmul_precision": torch.get_float32_matmul_precision(),

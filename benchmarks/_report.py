@@ -116,6 +116,9 @@ def _environment(record: dict[str, Any]) -> list[str]:
         f"- PyTorch threads: {torch_info.get('num_threads', '-')}"
         + (f"; environment: {env['thread_environment']}" if env["thread_environment"] else ""),
     ]
+    tf32 = record["settings"].get("tf32", False)
+    tf32_text = "on (--tf32)" if tf32 else "off (full float32; --tf32 turns it on)"
+    lines.append(f"- TF32 for float32 GPU matmuls: {tf32_text}")
     if cuda:
         lines.append(
             f"- GPU: {cuda['device']} (sm {cuda['capability']}, {cuda['memory_gib']} GiB, "
@@ -123,7 +126,7 @@ def _environment(record: dict[str, Any]) -> list[str]:
             f"{cuda['tf32_cudnn']}, float32 matmul precision '{cuda['float32_matmul_precision']}'"
         )
     else:
-        lines.append("- GPU: none used (TF32: not applicable)")
+        lines.append("- GPU: none used")
     if env.get("cupy"):
         lines.append(f"- CuPy: {env['cupy']}")
     if env.get("jax"):

@@ -115,6 +115,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "operation) are idle; default 0.5 (0 with --quick)",
     )
     parser.add_argument(
+        "--tf32",
+        action="store_true",
+        help="let float32 matmuls on a GPU use TF32 tensor cores (CuPy: CUPY_TF32=1; "
+        "PyTorch: allow_tf32 and matmul precision 'high'): faster, 10-bit mantissa products. "
+        "Off by default: full float32, as on the CPU",
+    )
+    parser.add_argument(
         "--no-sync-check", action="store_true", help="skip the torch-CUDA host-sync check"
     )
     args = parser.parse_args(argv)
@@ -156,11 +163,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
     load_start = _machine.load_average()
+    _machine.set_tf32_env(args.tf32)  # CuPy reads it when imported: before the backends load
     try:
         backends, skipped = _harness.detect_backends(args.backends)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    _machine.set_tf32_torch(args.tf32)
     _silence_convergence_warnings()
     if args.quick and args.threads is None:
         args.threads = 1  # a smoke test: no thread pools fighting over a busy machine
@@ -240,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
             "wide_gpu_samples": args.wide_gpu_samples,
             "threads": args.threads,
             "settle_s": args.settle,
+            "tf32": args.tf32,
         },
         "load_average": {"start": load_start, "end": _machine.load_average()},
         "environment": _machine.describe(gpu_used=gpu),

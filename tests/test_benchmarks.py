@@ -52,6 +52,7 @@ def test_record_describes_the_machine_and_settings(quick_run):
     )
     assert record["errors"] == {}
     assert record["settings"]["quick"] is True
+    assert record["settings"]["tf32"] is False  # off unless asked for
     assert "numpy" in record["settings"]["backends"]
     env = record["environment"]
     for key in ("cpu_model", "cpu_count", "os", "python", "versions", "numpy_blas", "threadpools"):
@@ -93,6 +94,22 @@ def test_markdown_has_a_section_per_workload(quick_run):
         assert heading in text
     assert "GPU host-sync check" in text
     assert "| xperceptron [numpy] |" in text
+
+
+def test_tf32_is_an_explicit_option_recorded_in_the_results(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(RUN), "--quick", "--tf32", "--workloads", "1", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    record = _record(tmp_path)
+    assert record["settings"]["tf32"] is True
+    assert record["environment"]["thread_environment"]["CUPY_TF32"] == "1"
+    (md_path,) = tmp_path.glob("*.md")
+    assert "TF32 for float32 GPU matmuls: on (--tf32)" in md_path.read_text(encoding="utf-8")
 
 
 def test_bad_arguments_are_refused():

@@ -206,3 +206,49 @@ def test_backward_accepts_any_output_delta(backend):
     ((grad_W, grad_b),) = backward(params, activations, delta, activation="identity", xp=backend.xp)
     backend.assert_close(grad_W, [[0.25], [0.25]], rtol=1e-6)
     backend.assert_close(grad_b, [0.75], rtol=1e-6)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.3])
+def test_scale_multiplies_every_gradient(backend, alpha):
+    # Plain SGD folds -learning_rate into the output delta; every gradient, the L2 term
+    # included, must come back scaled, and the loss must not.
+    rng = np.random.default_rng(13)
+    X = backend.asarray(rng.normal(size=(9, SIZES[0])))
+    Y = backend.asarray(one_hot_or_values("softmax", 9, SIZES[-1], rng))
+    params = _params(backend, activation="relu", seed=7)
+    kwargs = {"activation": "relu", "out_activation": "softmax", "alpha": alpha}
+    loss, grads = value_and_grad(params, X, Y, xp=backend.xp, **kwargs)
+    scaled_loss, scaled = value_and_grad(params, X, Y, scale=-0.1, xp=backend.xp, **kwargs)
+    backend.assert_close(scaled_loss, to_numpy(loss), rtol=0.0)
+    # Same products, one more rounding of the delta: a few units of the dtype's epsilon.
+    eps = float(np.finfo(np.dtype(str(to_numpy(loss).dtype))).eps)
+    for pair, scaled_pair in zip(grads, scaled, strict=True):
+        for grad, scaled_grad in zip(pair, scaled_pair, strict=True):
+            backend.assert_array(scaled_grad, shape=tuple(grad.shape), dtype=grad.dtype)
+            backend.assert_close(scaled_grad, -0.1 * to_numpy(grad), rtol=8 * eps, atol=8 * eps)
+
+
+def test_bias_gradients_follow_each_call_batch_size_dtype_and_device(backend):
+    # The bias gradient reuses a ones vector between calls: a call with another batch size,
+    # dtype, device or namespace must get one of its own (a stale one fails or mismatches).
+    rng = np.random.default_rng(14)
+    params = _params(backend, sizes=[2, 1])
+    for n in (4, 3, 4):
+        X = backend.asarray(rng.normal(size=(n, 2)))
+        delta = rng.normal(size=(n, 1))
+        _, activations = forward(params, X, activation="identity", xp=backend.xp)
+        ((_, grad_b),) = backward(
+            params, activations, backend.asarray(delta), activation="identity", xp=backend.xp
+        )
+        backend.assert_array(grad_b, shape=(1,), dtype=backend.float_dtype)
+        backend.assert_close(grad_b, delta.sum(axis=0) / n, rtol=1e-6)
+    numpy_xp = __import__("array_api_compat").array_namespace(np.empty(0))
+    host_params = [(np.ones((2, 1), dtype=np.float32), np.zeros(1, dtype=np.float32))]
+    host_delta = np.arange(4, dtype=np.float32)[:, None]
+    ((_, grad_b),) = backward(
+        host_params, [np.ones((4, 2), dtype=np.float32)], host_delta, activation="identity",
+        xp=numpy_xp,
+    )  # fmt: skip
+    assert isinstance(grad_b, np.ndarray)
+    assert grad_b.dtype == np.float32
+    np.testing.assert_array_equal(grad_b, [1.5])

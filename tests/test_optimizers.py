@@ -27,6 +27,21 @@ def test_sgd_without_momentum_is_exactly_w_minus_lr_grad(backend):
         np.testing.assert_array_equal(to_numpy(new), to_numpy(p - 0.1 * g))
 
 
+def test_only_a_stateless_linear_step_declares_a_step_scale(backend):
+    # The training loop trusts step_scale to skip update(): it must be exactly the factor
+    # update() applies, and absent wherever the step is not a fixed multiple of the gradient.
+    _, grads = _problem(backend)
+    grads_dev = [backend.asarray(g) for g in grads[0]]
+    plain = sgd(momentum=0.0)
+    assert plain.step_scale is not None
+    steps, _ = plain.update(grads_dev, plain.init(grads_dev), 0.3, xp=backend.xp)
+    for step, g in zip(steps, grads_dev, strict=True):
+        np.testing.assert_array_equal(to_numpy(step), to_numpy(plain.step_scale(0.3) * g))
+    assert sgd(momentum=0.9).step_scale is None
+    assert sgd(momentum=0.9, nesterov=False).step_scale is None
+    assert adam().step_scale is None
+
+
 @pytest.mark.parametrize("nesterov", [True, False])
 def test_sgd_momentum_matches_scikit_learn(backend, nesterov):
     optimizers = pytest.importorskip("sklearn.neural_network._stochastic_optimizers")

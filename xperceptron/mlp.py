@@ -459,6 +459,8 @@ class BaseMLP(BaseEstimator):
             return [xp.asarray(a, copy=True) for a in arrays] if in_place else list(arrays)
 
         starts = range(0, n_samples, batch_size)
+        # Plain SGD: backprop returns the steps themselves (the learning rate folded in).
+        step_scale = optimizer.step_scale
         network = {"activation": self.activation, "out_activation": out_activation, "xp": xp}
         for _ in range(n_epochs):
             started = time.perf_counter()
@@ -475,12 +477,16 @@ class BaseMLP(BaseEstimator):
                     rows = order[start:stop]
                     X_batch, Y_batch = xp.take(X, rows, axis=0), xp.take(Y, rows, axis=0)
                 pairs = list(zip(params[::2], params[1::2], strict=True))
-                loss, grads = value_and_grad(pairs, X_batch, Y_batch, alpha=self.alpha, **network)
-                total = total + loss * (stop - start)
-                flat_grads = [g for pair in grads for g in pair]
-                steps, state = optimizer.update(
-                    flat_grads, state, progress.learning_rate, xp=xp, in_place=in_place
+                scale = 1.0 if step_scale is None else step_scale(progress.learning_rate)
+                loss, grads = value_and_grad(
+                    pairs, X_batch, Y_batch, alpha=self.alpha, scale=scale, **network
                 )
+                total = total + loss * (stop - start)
+                steps = [g for pair in grads for g in pair]
+                if step_scale is None:
+                    steps, state = optimizer.update(
+                        steps, state, progress.learning_rate, xp=xp, in_place=in_place
+                    )
                 params = apply_updates(params, steps, in_place=in_place)
             # The epoch's one host read. Adding 0 * every weight turns the figure into NaN if
             # a weight overflowed, at the cost of one pass over the weights.

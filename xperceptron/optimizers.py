@@ -36,10 +36,17 @@ SCHEDULES = ("constant", "invscaling", "adaptive")
 
 
 class Optimizer(NamedTuple):
-    """``init(params) -> state``; ``update(grads, state, learning_rate, xp=) -> (steps, state)``."""
+    """``init(params) -> state``; ``update(grads, state, learning_rate, xp=) -> (steps, state)``.
+
+    ``step_scale``, where not ``None``, says that the step is a fixed multiple of the gradient
+    and the state never changes: ``step = step_scale(learning_rate) * grad``. A training loop
+    may then ask backprop for the steps directly (``backward(..., scale=...)``) and skip
+    ``update``, saving a pass over every gradient per step.
+    """
 
     init: Callable[[Sequence[Array]], Any]
     update: Callable[..., tuple[list[Array], Any]]
+    step_scale: Callable[[float], float] | None = None
 
 
 class SGDState(NamedTuple):
@@ -94,6 +101,8 @@ def sgd(momentum: float = 0.9, nesterov: bool = True) -> Optimizer:
             steps = velocities
         return steps, SGDState(velocities)
 
+    if momentum == 0:
+        return Optimizer(init, update, step_scale=_negative)
     return Optimizer(init, update)
 
 
@@ -129,6 +138,10 @@ def adam(beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8) -> O
         return steps, AdamState(count, first, second)
 
     return Optimizer(init, update)
+
+
+def _negative(learning_rate: float) -> float:
+    return -learning_rate
 
 
 def apply_updates(
