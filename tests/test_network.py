@@ -252,3 +252,23 @@ def test_bias_gradients_follow_each_call_batch_size_dtype_and_device(backend):
     assert isinstance(grad_b, np.ndarray)
     assert grad_b.dtype == np.float32
     np.testing.assert_array_equal(grad_b, [1.5])
+
+
+def test_kept_relu_derivatives_give_the_recomputed_gradients(backend):
+    # Training keeps ReLU's 0/1 mask from the forward pass (written into fresh products where
+    # the namespace allows); backprop from the outputs alone must give the same numbers.
+    rng = np.random.default_rng(15)
+    X = backend.asarray(rng.normal(size=(12, SIZES[0])))
+    Y = backend.asarray(one_hot_or_values("softmax", 12, SIZES[-1], rng))
+    params = _params(backend, activation="relu", seed=8)
+    xp = backend.xp
+    loss, kept = value_and_grad(params, X, Y, activation="relu", out_activation="softmax", xp=xp)
+    logits, activations = forward(params, X, activation="relu", xp=xp)
+    assert any(float(xp.min(h)) == 0.0 for h in activations[1:])  # some units are off
+    expected_loss, delta = OUTPUT_LOSSES["softmax"].loss_and_delta(logits, Y, xp=xp)
+    recomputed = backward(params, activations, delta, activation="relu", xp=xp)
+    np.testing.assert_array_equal(to_numpy(loss), to_numpy(expected_loss))
+    for pair, other in zip(kept, recomputed, strict=True):
+        for grad, expected in zip(pair, other, strict=True):
+            backend.assert_array(grad, shape=tuple(expected.shape), dtype=expected.dtype)
+            np.testing.assert_array_equal(to_numpy(grad), to_numpy(expected))

@@ -42,14 +42,33 @@ def forward(
     activations : list of arrays
         The input of each layer, ``[X, h_1, ..., h_{L-1}]``: what :func:`backward` needs.
     """
+    logits, activations, _ = _propagate(params, X, activation, keep_derivatives=False, xp=xp)
+    return logits, activations
+
+
+def _propagate(
+    params: Params, X: Array, activation: str, *, keep_derivatives: bool, xp: Namespace
+) -> tuple[Array, list[Array], list[Array] | None]:
+    """:func:`forward`, and with ``keep_derivatives`` the hidden layers' ``f'(z)`` where the
+    activation offers them (``[None, f'(z_1), ..., f'(z_{L-1})]``), else ``None``."""
     activations = [X]
+    derivatives: list[Array] | None = None
     in_place = is_writeable(X)  # then the fresh product takes the bias in place
     if len(params) > 1:
-        hidden = get_activation(activation).forward
+        hidden = get_activation(activation)
+        with_derivative = hidden.with_derivative if keep_derivatives else None
+        if with_derivative is not None:
+            derivatives = [None]  # the input layer has none
         for W, b in params[:-1]:
-            activations.append(hidden(_affine(activations[-1], W, b, in_place), xp=xp))
+            z = _affine(activations[-1], W, b, in_place)
+            if with_derivative is None or derivatives is None:
+                activations.append(hidden.forward(z, xp=xp))
+            else:
+                output, derivative = with_derivative(z, in_place=in_place, xp=xp)
+                activations.append(output)
+                derivatives.append(derivative)
     W, b = params[-1]
-    return _affine(activations[-1], W, b, in_place), activations
+    return _affine(activations[-1], W, b, in_place), activations, derivatives
 
 
 def _affine(A: Array, W: Array, b: Array, in_place: bool) -> Array:
@@ -77,6 +96,7 @@ def backward(
     activation: str,
     alpha: float = 0.0,
     scale: float = 1.0,
+    derivatives: Sequence[Array] | None = None,
     xp: Namespace,
 ) -> list[tuple[Array, Array]]:
     """Backpropagate an output delta to the gradient of every ``(W, b)``.
@@ -97,6 +117,10 @@ def backward(
         the factor costs nothing: it joins the ``1 / n`` on the output delta, one pass over an
         ``(n_samples, n_outputs)`` array instead of one over every gradient. Plain SGD passes
         ``-learning_rate`` and gets its steps directly.
+    derivatives : list of arrays, optional
+        ``f'(z)`` of each hidden layer, aligned with ``activations`` (entry 0 unused), where
+        the forward pass kept them (ReLU's 0/1 mask); otherwise each is computed here from
+        the layer's output.
 
     Returns
     -------
@@ -107,6 +131,7 @@ def backward(
     n_samples = delta.shape[0]
     # Backprop is linear in delta: scaling it once gives every gradient its scale / n.
     delta = delta * (scale / n_samples)
+    in_place = derivatives is not None and is_writeable(delta)
     grads: list[tuple[Array, Array]] = [None] * len(params)  # type: ignore[list-item]
     for layer in range(len(params) - 1, -1, -1):
         W = params[layer][0]
@@ -115,8 +140,15 @@ def backward(
         if alpha:
             grad_W = grad_W + (scale * alpha / n_samples) * W
         grads[layer] = (grad_W, _column_sums(delta, xp=xp))
-        if hidden_backward is not None and layer > 0:  # the input layer needs none
+        if hidden_backward is None or layer == 0:  # the input layer needs no delta
+            continue
+        if derivatives is None:
             delta = hidden_backward(delta @ W.T, layer_input, xp=xp)
+        elif in_place:  # the product is a fresh array: the chain rule goes into it
+            delta = delta @ W.T
+            delta *= derivatives[layer]
+        else:
+            delta = (delta @ W.T) * derivatives[layer]
     return grads
 
 
@@ -192,11 +224,14 @@ def value_and_grad(
     >>> round(float(grad_b[0]), 12)  # mean of X @ W + b - Y = mean([-1.4, 0.6])
     -0.4
     """
-    logits, activations = forward(params, X, activation=activation, xp=xp)
+    logits, activations, derivatives = _propagate(
+        params, X, activation, keep_derivatives=True, xp=xp
+    )
     loss, delta = get_output_loss(out_activation).loss_and_delta(logits, Y, xp=xp)
     if alpha:
         loss = loss + l2_penalty(params, X.shape[0], alpha=alpha, xp=xp)
     grads = backward(
-        params, activations, delta, activation=activation, alpha=alpha, scale=scale, xp=xp
-    )
+        params, activations, delta, activation=activation, alpha=alpha, scale=scale,
+        derivatives=derivatives, xp=xp,
+    )  # fmt: skip
     return loss, grads
