@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from ._namespace import Array, Namespace
+from ._reductions import row_sums
 from .activations import ACTIVATIONS, logistic
 
 __all__ = ["OUTPUT_LOSSES", "OutputLoss", "get_output_loss", "log_softmax", "softmax"]
@@ -73,9 +74,12 @@ def _binary_log_loss_and_delta(z: Array, Y: Array, *, xp: Namespace) -> tuple[Ar
 
 
 def _categorical_log_loss_and_delta(z: Array, Y: Array, *, xp: Namespace) -> tuple[Array, Array]:
-    log_probabilities = log_softmax(z, xp=xp)
-    loss = -xp.sum(Y * log_probabilities) / z.shape[0]
-    return loss, xp.exp(log_probabilities) - Y
+    # log_softmax and softmax from one exp of the shifted logits (training's hot path).
+    shifted = z - xp.max(z, axis=1, keepdims=True)
+    exp = xp.exp(shifted)
+    sums = row_sums(exp, xp=xp)
+    loss = -xp.sum(Y * (shifted - xp.log(sums))) / z.shape[0]
+    return loss, exp / sums - Y
 
 
 def _half_squared_error_and_delta(z: Array, Y: Array, *, xp: Namespace) -> tuple[Array, Array]:
