@@ -13,7 +13,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["NumpyMLP", "TorchMLP", "glorot_uniform", "synthetic_classification", "tutorial_loop"]
+__all__ = [
+    "NumpyMLP",
+    "TorchMLP",
+    "glorot_uniform",
+    "matmul_floor_epoch",
+    "synthetic_classification",
+    "tutorial_loop",
+]
 
 Params = list[tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]]
 
@@ -66,6 +73,29 @@ def synthetic_classification(
     teacher = rng.standard_normal((n_features, n_classes), dtype=np.float32)
     y = np.argmax(X @ teacher, axis=1).astype(np.int64)
     return X, y
+
+
+def matmul_floor_epoch(
+    X: np.ndarray[Any, Any], weights: Sequence[np.ndarray[Any, Any]], batch_size: int
+) -> None:
+    """The matrix products of one training epoch and nothing else: a floor for any peer.
+
+    Per batch (contiguous slices: no gather), the forward products, every weight gradient's
+    product and every input gradient's but the first layer's, on the shapes of real
+    training. No bias, activation, loss, update or shuffle.
+    """
+    last = len(weights) - 1
+    for start in range(0, X.shape[0], batch_size):
+        a = X[start : start + batch_size]
+        inputs = [a]
+        for W in weights[:last]:
+            a = a @ W
+            inputs.append(a)
+        delta = a @ weights[last]
+        for layer in range(last, -1, -1):
+            inputs[layer].T @ delta
+            if layer > 0:
+                delta = delta @ weights[layer].T
 
 
 class NumpyMLP:

@@ -17,7 +17,14 @@ from typing import Any
 
 import numpy as np
 from _harness import Backend, Peer, compare, log, measure, mlp_flops, summarize
-from _peers import NumpyMLP, TorchMLP, synthetic_classification, tutorial_loop
+from _peers import (
+    NumpyMLP,
+    TorchMLP,
+    glorot_uniform,
+    matmul_floor_epoch,
+    synthetic_classification,
+    tutorial_loop,
+)
 
 from xperceptron import MLPClassifier, Perceptron
 from xperceptron.datasets import logic_gate
@@ -25,6 +32,7 @@ from xperceptron.datasets import logic_gate
 __all__ = ["WORKLOADS", "Settings", "sync_check"]
 
 RAW = "raw NumPy"
+FLOOR = "matmul floor (NumPy products only)"
 WIDE_LEARNING_RATE = 0.01
 SKLEARN = "scikit-learn"
 
@@ -265,6 +273,19 @@ def _raw_peer(spec: MLPSpec, X: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -
     )
 
 
+def _floor_peer(spec: MLPSpec, X: np.ndarray[Any, Any]) -> Peer:
+    """An epoch's matrix products alone with NumPy: what no NumPy-based peer can beat."""
+    weights = [W for W, _ in glorot_uniform(spec.layer_sizes, np.random.default_rng(0), np.float32)]
+    return Peer(
+        FLOOR,
+        lambda: matmul_floor_epoch(X, weights, spec.batch_size),
+        units=X.shape[0],
+        samples=X.shape[0],
+        flops=mlp_flops(spec.layer_sizes, X.shape[0]),
+        kind="bound",
+    )
+
+
 def _torch_peer(
     spec: MLPSpec, backend: Backend, X: np.ndarray[Any, Any], y: np.ndarray[Any, Any]
 ) -> Peer:
@@ -428,6 +449,7 @@ def reference_mlp(settings: Settings) -> dict[str, Any]:
     setup_errors: dict[str, str] = {}
     SkMLP = _sklearn()
     _build(peers, lambda: _raw_peer(spec, X, y), RAW, setup_errors)
+    _build(peers, lambda: _floor_peer(spec, X), FLOOR, setup_errors)
     for backend in settings.backends:
         if backend.name in ("torch", "torch-cuda"):
             make = partial(_torch_peer, spec, backend, X, y)
@@ -444,6 +466,7 @@ def reference_mlp(settings: Settings) -> dict[str, Any]:
 
     pairs = _device_peer_pairs([p.label for p in peers], settings)
     pairs += [(fit_label, f"{SKLEARN} fit(max_iter=1)"), (fit_label, xp_label("numpy"))]
+    pairs += [(xp_label("numpy"), FLOOR), (RAW, FLOOR)]
     config = _mlp_config(spec, n_samples)
     case = _run_case(
         "reference_mlp",
@@ -467,6 +490,10 @@ def reference_mlp(settings: Settings) -> dict[str, Any]:
         "scikit-learn keeps its own initialisation (same Glorot rule) and shuffles the "
         "indices, gathering each batch.",
         "Every peer reads the epoch's loss to the host once per epoch (scikit-learn per batch).",
+        f"'{FLOOR}' is not a trainer: it runs only the epoch's matrix products (those the "
+        "GFLOP/s column counts) on contiguous batches, nothing else. Its time is a floor for "
+        "every peer whose products run on NumPy's BLAS; the gap above it is the element-wise "
+        "work, the batch gathers, the updates and the validation.",
     ]
     if SkMLP is None:
         notes.append("scikit-learn is not installed: its rows are missing.")
