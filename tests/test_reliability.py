@@ -224,6 +224,27 @@ def test_divergence_stops_with_a_clear_error_and_keeps_the_last_finite_model(bac
         np.testing.assert_array_equal(to_numpy(ours), to_numpy(theirs))
 
 
+def test_a_diverging_partial_fit_keeps_the_model_it_started_from(backend64):
+    # One epoch per call: the rollback point is the estimator's own arrays, which training
+    # (on copies, in place where the namespace allows) must have left untouched.
+    est, X_host, y_host = _diverging()
+    X, y = backend64.asarray(X_host), backend64.asarray(y_host)
+    before: list[np.ndarray] = []
+    for _ in range(50):
+        if hasattr(est, "coefs_"):
+            before = [to_numpy(a).copy() for a in (*est.coefs_, *est.intercepts_)]
+        try:
+            est.partial_fit(X, y)
+        except DivergenceError:
+            break
+    else:
+        pytest.fail("training never diverged")
+    assert before, "diverged on the first call: nothing to compare"
+    after = [to_numpy(a) for a in (*est.coefs_, *est.intercepts_)]
+    for kept, started in zip(after, before, strict=True):
+        np.testing.assert_array_equal(kept, started)
+
+
 def test_huge_logits_give_finite_probabilities_without_warnings(backend):
     X, y = _data("classifier")
     for est in (MLPClassifier((4,), max_iter=2, random_state=0), Perceptron(max_iter=2)):

@@ -452,19 +452,36 @@ class BaseMLP(BaseEstimator):
         # Where arrays allow it, the loop owns its parameters and updates them in place; what
         # it hands out (snapshots, callbacks, a rollback point) is then a copy.
         in_place = is_writeable(params[0])
+        originals = params
         if in_place:
             params = [xp.asarray(p, copy=True) for p in params]
+        rollback: list[Array] | None = None  # in place: the rollback point's own arrays
 
         def snapshot(arrays: list[Array]) -> list[Array]:
             return [xp.asarray(a, copy=True) for a in arrays] if in_place else list(arrays)
+
+        def rollback_point(epoch: int) -> list[Array]:
+            """The parameters as this epoch starts, safe from its updates."""
+            nonlocal rollback
+            if not in_place:
+                return list(params)  # never written: no copy needed
+            if epoch == 0:
+                return list(originals)  # untouched: training runs on copies
+            # Later epochs copy into arrays kept for the purpose, not into fresh ones.
+            if rollback is None:
+                rollback = snapshot(params)
+            else:
+                for kept, current in zip(rollback, params, strict=True):
+                    kept[...] = current
+            return rollback
 
         starts = range(0, n_samples, batch_size)
         # Plain SGD: backprop returns the steps themselves (the learning rate folded in).
         step_scale = optimizer.step_scale
         network = {"activation": self.activation, "out_activation": out_activation, "xp": xp}
-        for _ in range(n_epochs):
+        for epoch in range(n_epochs):
             started = time.perf_counter()
-            start_params, start_state = snapshot(params), state
+            start_params, start_state = rollback_point(epoch), state
             # One permutation per epoch, moved once; each batch gathers its own rows, so no
             # shuffled copy of the whole data set is made (memory, and fresh pages, per epoch).
             order = xp.asarray(rng.permutation(n_samples), device=device) if self.shuffle else None
@@ -488,9 +505,10 @@ class BaseMLP(BaseEstimator):
                         steps, state, progress.learning_rate, xp=xp, in_place=in_place
                     )
                 params = apply_updates(params, steps, in_place=in_place)
-            # The epoch's one host read. Adding 0 * every weight turns the figure into NaN if
-            # a weight overflowed, at the cost of one pass over the weights.
-            figure = float(total + sum(xp.sum(p * 0.0) for p in params)) / n_samples
+            # The epoch's one host read. 0 * the largest and the smallest weight turns the
+            # figure into NaN if a weight overflowed or is NaN: reductions, no temporaries.
+            overflow = sum(xp.max(p) * 0.0 + xp.min(p) * 0.0 for p in params)
+            figure = float(total + overflow) / n_samples
             if not math.isfinite(figure):
                 return start_params, start_state, True
             progress.n_iter += 1
