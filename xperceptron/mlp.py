@@ -747,15 +747,22 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             known = np.unique(np.asarray(classes))
         else:
             known = np.unique(labels)
-        unseen = np.setdiff1d(labels, known)
-        if unseen.size:
+        # One binary search finds each label's class and, where it lands on another value,
+        # the labels that are not classes.
+        indices = np.searchsorted(known, labels)
+        found = (
+            known[np.minimum(indices, known.shape[0] - 1)] == labels
+            if known.shape[0]
+            else np.zeros(labels.shape, dtype=bool)
+        )
+        if not np.all(found):
+            unseen = np.unique(labels[~found])
             raise ValueError(
                 f"y holds labels {unseen.tolist()[:10]} that are not in classes "
                 f"{known.tolist()[:20]}."
             )
         if known.shape[0] < 2:
             raise ValueError(f"y has 1 class ({known.tolist()}); a classifier needs at least two.")
-        indices = np.searchsorted(known, labels)
         binary = known.shape[0] == 2
         units = [1] if binary else range(known.shape[0])
         Y = encode(indices, units, dtype=X.dtype, xp=xp, device=device)
