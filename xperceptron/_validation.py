@@ -21,6 +21,7 @@ from ._namespace import (
     is_array,
     to_numpy,
 )
+from ._reductions import row_sums
 
 __all__ = [
     "as_float_array",
@@ -110,9 +111,10 @@ def _read_on_host(obj: Any, name: str) -> np.ndarray[Any, Any]:
 def check_finite(a: Array, *, xp: Namespace, name: str) -> None:
     # One host read per call, outside any training loop. A finite sum proves every value
     # finite in one pass without a boolean temporary; only a non-finite sum (NaN, inf, or
-    # an overflow of large finite values) needs the element-wise check.
+    # an overflow of large finite values) needs the element-wise check. A 2-D array is
+    # summed by rows as a matrix-vector product first: BLAS reads it with all its threads.
     with np.errstate(over="ignore", invalid="ignore"):  # NumPy would warn on the overflow
-        total = xp.sum(a)
+        total = xp.sum(row_sums(a, xp=xp) if a.ndim == 2 else a)
     if bool(xp.isfinite(total)) or bool(xp.all(xp.isfinite(a))):
         return
     raise ValueError(f"{name} contains NaN or infinity; remove or impute those values.")
