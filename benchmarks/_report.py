@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from typing import Any
 
@@ -44,11 +45,18 @@ def _extra(row: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def _spread(times: Sequence[float]) -> str:
+    """(slowest - fastest) / median of the timed runs: a noisy machine shows here."""
+    if len(times) < 2 or statistics.median(times) <= 0:
+        return "-"
+    return f"{100 * (max(times) - min(times)) / statistics.median(times):.0f}%"
+
+
 def _case(case: dict[str, Any], unit: str) -> list[str]:
     rows = case["results"]
     with_samples = any("samples_per_s" in r for r in rows)
     with_flops = any("gflops" in r for r in rows)
-    header = ["Peer", "Device", "Median per run", f"Per {unit}"]
+    header = ["Peer", "Device", "Median per run", "Spread", f"Per {unit}"]
     if with_samples:
         header.append("Samples/s")
     if with_flops:
@@ -56,7 +64,13 @@ def _case(case: dict[str, Any], unit: str) -> list[str]:
     header += [f"/ {case['baseline']}", "Runs", "Result"]
     table = []
     for r in rows:
-        line = [r["label"], r["device"], _time(r.get("median_s")), _time(r.get("per_unit_s"))]
+        line = [
+            r["label"],
+            r["device"],
+            _time(r.get("median_s")),
+            _spread(r.get("times_s", [])),
+            _time(r.get("per_unit_s")),
+        ]
         if with_samples:
             line.append(_number(r.get("samples_per_s"), 0))
         if with_flops:
