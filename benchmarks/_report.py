@@ -47,9 +47,8 @@ def _extra(row: dict[str, Any]) -> str:
 
 def _spread(times: Sequence[float]) -> str:
     """(slowest - fastest) / median of the timed runs: a noisy machine shows here."""
-    if len(times) < 2 or statistics.median(times) <= 0:
-        return "-"
-    return f"{100 * (max(times) - min(times)) / statistics.median(times):.0f}%"
+    median = statistics.median(times) if len(times) >= 2 else 0.0
+    return f"{100 * (max(times) - min(times)) / median:.0f}%" if median > 0 else "-"
 
 
 def _case(case: dict[str, Any], unit: str) -> list[str]:

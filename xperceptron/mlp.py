@@ -485,6 +485,8 @@ class BaseMLP(BaseEstimator):
             # One permutation per epoch, moved once; each batch gathers its own rows, so no
             # shuffled copy of the whole data set is made (memory, and fresh pages, per epoch).
             order = xp.asarray(rng.permutation(n_samples), device=device) if self.shuffle else None
+            # The learning rate changes between epochs only.
+            scale = 1.0 if step_scale is None else step_scale(progress.learning_rate)
             total = 0.0  # summed on the device: no host read inside the epoch
             for start in starts:
                 stop = min(start + batch_size, n_samples)
@@ -494,7 +496,6 @@ class BaseMLP(BaseEstimator):
                     rows = order[start:stop]
                     X_batch, Y_batch = xp.take(X, rows, axis=0), xp.take(Y, rows, axis=0)
                 pairs = list(zip(params[::2], params[1::2], strict=True))
-                scale = 1.0 if step_scale is None else step_scale(progress.learning_rate)
                 loss, grads = value_and_grad(
                     pairs, X_batch, Y_batch, alpha=self.alpha, scale=scale, **network
                 )

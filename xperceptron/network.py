@@ -53,23 +53,23 @@ def _propagate(
     """:func:`forward`, and with ``keep_derivatives`` the hidden layers' ``f'(z)`` where the
     activation offers them (``[None, f'(z_1), ..., f'(z_{L-1})]``), else ``None``."""
     activations = [X]
-    derivatives: list[Array] | None = None
+    derivatives: list[Array] = [None]  # the input layer has none
+    with_derivative = None
     in_place = is_writeable(X)  # then the fresh product takes the bias in place
     if len(params) > 1:
         hidden = get_activation(activation)
         with_derivative = hidden.with_derivative if keep_derivatives else None
-        if with_derivative is not None:
-            derivatives = [None]  # the input layer has none
         for W, b in params[:-1]:
             z = _affine(activations[-1], W, b, in_place)
-            if with_derivative is None or derivatives is None:
+            if with_derivative is None:
                 activations.append(hidden.forward(z, xp=xp))
             else:
                 output, derivative = with_derivative(z, in_place=in_place, xp=xp)
                 activations.append(output)
                 derivatives.append(derivative)
     W, b = params[-1]
-    return _affine(activations[-1], W, b, in_place), activations, derivatives
+    kept = derivatives if with_derivative is not None else None
+    return _affine(activations[-1], W, b, in_place), activations, kept
 
 
 def _affine(A: Array, W: Array, b: Array, in_place: bool) -> Array:

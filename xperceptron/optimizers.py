@@ -101,9 +101,7 @@ def sgd(momentum: float = 0.9, nesterov: bool = True) -> Optimizer:
             steps = velocities
         return steps, SGDState(velocities)
 
-    if momentum == 0:
-        return Optimizer(init, update, step_scale=_negative)
-    return Optimizer(init, update)
+    return Optimizer(init, update, step_scale=_negative if momentum == 0 else None)
 
 
 def adam(beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8) -> Optimizer:
