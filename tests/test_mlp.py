@@ -11,7 +11,7 @@ import pytest
 from xperceptron import ConvergenceWarning, MLPClassifier, MLPRegressor, NotFittedError
 from xperceptron._namespace import default_float_dtype, to_numpy
 from xperceptron.initializers import glorot_uniform
-from xperceptron.mlp import _split
+from xperceptron._training import validation_split as _split
 from xperceptron.network import value_and_grad
 from xperceptron.optimizers import adam, apply_updates
 
@@ -137,8 +137,11 @@ def test_one_step_is_the_cores_gradient_step(backend, task, solver):
         steps, _ = optimizer.update(flat, optimizer.init(params), 0.1, xp=backend.xp)
         expected = apply_updates(params, steps)
     fitted = [a for pair in zip(est.coefs_, est.intercepts_, strict=True) for a in pair]
+    # Eager backends agree bit for bit. A compiled step (JAX: the engine jits it) may fuse
+    # a * b + c into one rounding and reorder a sum: a few units in the last place.
+    eps = float(np.finfo(np.dtype(str(to_numpy(fitted[0]).dtype))).eps)
     for ours, theirs in zip(fitted, expected, strict=True):
-        np.testing.assert_array_equal(to_numpy(ours), to_numpy(theirs))
+        np.testing.assert_allclose(to_numpy(ours), to_numpy(theirs), rtol=4 * eps, atol=4 * eps)
 
 
 @pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])

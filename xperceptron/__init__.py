@@ -4,8 +4,8 @@ against the Python array API standard, on NumPy, CuPy, PyTorch, JAX and array-ap
 
 from __future__ import annotations
 
-from . import datasets
-from ._base import ConvergenceWarning, DataConversionWarning, DivergenceError, NotFittedError
+from . import datasets, exceptions
+from .exceptions import ConvergenceWarning, DataConversionWarning, DivergenceError, NotFittedError
 from .io import load, save
 from .mlp import MLPClassifier, MLPRegressor
 from .perceptron import Perceptron
@@ -22,6 +22,7 @@ __all__ = [
     "Perceptron",
     "__version__",
     "datasets",
+    "exceptions",
     "load",
     "save",
 ]

@@ -16,13 +16,14 @@ from typing import Any, NoReturn
 import numpy as np
 
 from . import __version__
-from ._base import ConvergenceWarning
 from ._cli_data import BACKENDS, CLIError, backend, load_data, read_csv, to_backend
 from ._namespace import get_namespace, to_numpy
+from ._training import validation_split
 from .activations import ACTIVATIONS
 from .datasets import GATES, logic_gate
+from .exceptions import ConvergenceWarning
 from .io import load, read_metadata, save
-from .mlp import MLPClassifier, MLPRegressor, _split
+from .mlp import MLPClassifier, MLPRegressor
 from .network import predict
 from .optimizers import SOLVERS
 from .perceptron import Perceptron
@@ -101,7 +102,7 @@ def _train(args: argparse.Namespace) -> int:
         train, test = np.arange(n_samples), np.arange(0)
     else:
         strata = table.y if task == "classification" else None
-        train, test = _split(n_samples, args.test_size, strata, rng)
+        train, test = validation_split(n_samples, args.test_size, strata, rng)
     mean, scale = np.zeros(table.X.shape[1]), np.ones(table.X.shape[1])
     if args.scale and n_samples > 8:
         mean, scale = table.X[train].mean(axis=0), table.X[train].std(axis=0)

@@ -1,57 +1,63 @@
-"""What every estimator shares: scikit-learn's parameter protocol, without importing it."""
+"""What every estimator shares: scikit-learn's parameter protocol (without importing it),
+the input checks of ``predict``, the classifier's ``score``, and the checkpoint protocol
+through which :mod:`xperceptron.io` saves and loads any estimator without knowing it."""
 
 from __future__ import annotations
 
-import functools
 import inspect
-import sys
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any, ClassVar, Protocol, TypeVar
 
-_T = TypeVar("_T", bound=type)
+import numpy as np
+
+from ._namespace import Array, Device, Namespace, get_namespace, is_array, to_numpy
+from ._validation import (
+    check_features,
+    check_labels,
+    check_same_namespace,
+    check_X,
+    validate_params,
+)
+from .exceptions import NotFittedError, with_sklearn
 
 __all__ = [
+    "CHECKPOINT_CLASSES",
     "BaseEstimator",
+    "Checkpointable",
     "ClassifierMixin",
-    "ConvergenceWarning",
-    "DataConversionWarning",
-    "DivergenceError",
-    "NotFittedError",
     "RegressorMixin",
     "check_is_fitted",
-    "with_sklearn",
+    "checkpointable",
 ]
 
+_E = TypeVar("_E", bound=type)
 
-class NotFittedError(ValueError, AttributeError):
-    """Raised when a method that needs a fitted estimator is called before ``fit``.
-
-    A subclass of both ``ValueError`` and ``AttributeError``, as scikit-learn's.
-    """
+Mover = Callable[[dict[str, np.ndarray[Any, Any]], str, tuple[int, ...]], Array]
+"""``to_device(arrays, name, shape)``: one checked float member, on the target device."""
 
 
-class DataConversionWarning(UserWarning):
-    """Input was converted to what the estimator expects (a column vector y flattened)."""
+class Checkpointable(Protocol):
+    """What :func:`xperceptron.save` and :func:`xperceptron.load` ask of an estimator."""
+
+    def _checkpoint(self) -> tuple[dict[str, Any], dict[str, np.ndarray[Any, Any]]]:
+        """The fitted state: JSON-able metadata and host arrays."""
+        ...
+
+    def _restore(
+        self, meta: dict[str, Any], arrays: dict[str, np.ndarray[Any, Any]], *, to_device: Mover
+    ) -> None:
+        """Set the fitted state from :meth:`_checkpoint` 's output, checking it first."""
+        ...
 
 
-class ConvergenceWarning(UserWarning):
-    """Training stopped at ``max_iter`` before its stopping criterion was met."""
+CHECKPOINT_CLASSES: dict[str, type[Any]] = {}
+"""Estimator classes that checkpoints may name, by class name."""
 
 
-class DivergenceError(FloatingPointError):
-    """The training loss became NaN or infinite; the last finite parameters were kept."""
-
-
-def with_sklearn(ours: _T) -> _T:
-    """``ours``, or where scikit-learn is already imported, a subclass of both ``ours`` and
-    scikit-learn's exception or warning of the same name, so that code written for either
-    catches it. scikit-learn is never imported here."""
-    theirs = getattr(sys.modules.get("sklearn.exceptions"), ours.__name__, None)
-    return ours if theirs is None else _combined(ours, theirs)
-
-
-@functools.cache
-def _combined(ours: _T, theirs: type) -> _T:
-    return type(ours.__name__, (ours, theirs), {"__module__": ours.__module__})  # type: ignore[return-value]
+def checkpointable(cls: _E) -> _E:
+    """Class decorator: ``cls`` implements :class:`Checkpointable` and may be saved."""
+    CHECKPOINT_CLASSES[cls.__name__] = cls
+    return cls
 
 
 def check_is_fitted(estimator: object, attribute: str = "n_features_in_") -> None:
@@ -66,9 +72,12 @@ def check_is_fitted(estimator: object, attribute: str = "n_features_in_") -> Non
 class BaseEstimator:
     """``get_params`` / ``set_params`` / ``repr`` from the constructor's signature.
 
-    Constructors store their arguments unchanged; ``fit`` validates them. This is the contract
-    that lets scikit-learn's ``clone``, ``Pipeline`` and ``GridSearchCV`` use the estimators.
+    Constructors store their arguments unchanged; ``fit`` validates them against the class's
+    ``_parameter_constraints`` table. This is the contract that lets scikit-learn's
+    ``clone``, ``Pipeline`` and ``GridSearchCV`` use the estimators.
     """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {}
 
     @classmethod
     def _get_param_names(cls) -> list[str]:
@@ -80,7 +89,8 @@ class BaseEstimator:
         )
 
     def _validate_params(self) -> None:
-        """Raise ``ValueError`` naming the first invalid hyperparameter (estimators override)."""
+        """Raise ``ValueError`` naming the first hyperparameter outside its constraints."""
+        validate_params(self, self._parameter_constraints)
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The constructor parameters and their current values."""
@@ -114,6 +124,18 @@ class BaseEstimator:
         ]
         return f"{type(self).__name__}({', '.join(changed)})"
 
+    def _check_predict_input(self, X: Any, fitted: str) -> tuple[Array, Namespace, Device]:
+        """``X`` checked for a fitted estimator: the namespace and device of the fitted array
+        attribute ``fitted``, its dtype, ``n_features_in_`` features."""
+        check_is_fitted(self, fitted)
+        reference = getattr(self, fitted)
+        reference = reference[0] if isinstance(reference, list) else reference
+        xp, device = get_namespace(X=X)
+        check_same_namespace(reference, xp=xp, device=device)
+        X = check_X(X, xp=xp, device=device, dtype=reference.dtype)
+        check_features(X, self)
+        return X, xp, device
+
 
 def _same(a: object, b: object) -> bool:
     try:
@@ -123,10 +145,8 @@ def _same(a: object, b: object) -> bool:
 
 
 class ClassifierMixin:
-    """Declares a classifier to scikit-learn (``__sklearn_tags__``, read by scikit-learn >= 1.6).
-
-    scikit-learn is imported only when it asks, so it is not needed to use the estimators.
-    """
+    """Declares a classifier to scikit-learn (``__sklearn_tags__``, read by scikit-learn >= 1.6)
+    and scores by accuracy. scikit-learn is imported only when it asks."""
 
     _estimator_type = "classifier"
 
@@ -139,6 +159,16 @@ class ClassifierMixin:
             classifier_tags=ClassifierTags(),
             input_tags=InputTags(),
         )
+
+    def score(self, X: Any, y: Any) -> float:
+        """Mean accuracy of ``predict(X)`` against ``y`` (subset accuracy for a multilabel
+        indicator ``y``), a Python float."""
+        predicted = to_numpy(self.predict(X))  # type: ignore[attr-defined]
+        if predicted.ndim == 2:
+            truth = to_numpy(y) if is_array(y) else np.asarray(y)
+            return float(np.mean(np.all(predicted == truth, axis=1)))
+        labels = check_labels(y, predicted.shape[0])
+        return float(np.mean(predicted == labels))
 
 
 class RegressorMixin:

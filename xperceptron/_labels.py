@@ -8,7 +8,7 @@ import numpy as np
 
 from ._namespace import Array, Device, Namespace, get_namespace, to_numpy
 
-__all__ = ["decode", "encode"]
+__all__ = ["decode", "encode", "find_classes"]
 
 
 def encode(
@@ -34,3 +34,32 @@ def decode(indices: Array, classes: np.ndarray[Any, Any], *, xp: Namespace) -> A
         return classes[to_numpy(indices)]
     _, device = get_namespace(indices=indices)
     return xp.take(xp.asarray(classes, device=device), indices)
+
+
+def find_classes(
+    labels: np.ndarray[Any, Any], classes: Any = None
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """The sorted classes (``classes`` where given, else those found in ``labels``) and each
+    label's index among them, from one binary search.
+
+    Raises
+    ------
+    ValueError
+        If a label is not among ``classes``, or there are fewer than two classes.
+    """
+    known = np.unique(np.asarray(classes)) if classes is not None else np.unique(labels)
+    indices = np.searchsorted(known, labels)
+    # Where the search lands on another value, the label is not a class.
+    found = (
+        known[np.minimum(indices, known.shape[0] - 1)] == labels
+        if known.shape[0]
+        else np.zeros(labels.shape, dtype=bool)
+    )
+    if not np.all(found):
+        unseen = np.unique(labels[~found])
+        raise ValueError(
+            f"y holds labels {unseen.tolist()[:10]} that are not in classes {known.tolist()[:20]}."
+        )
+    if known.shape[0] < 2:
+        raise ValueError(f"y has 1 class ({known.tolist()}); a classifier needs at least two.")
+    return known, indices

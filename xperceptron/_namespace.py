@@ -22,11 +22,13 @@ __all__ = [
     "Array",
     "Device",
     "Namespace",
+    "compile_step",
     "default_float_dtype",
     "default_int_dtype",
     "get_namespace",
     "host_dtype",
     "is_array",
+    "is_numpy_array",
     "is_writeable",
     "namespace_name",
     "namespace_of",
@@ -135,3 +137,18 @@ def to_numpy(a: Array) -> np.ndarray[Any, Any]:
         return np.asarray(a)
     # Other CPU namespaces (array-api-strict, ...) export through DLPack.
     return np.from_dlpack(a)
+
+
+def is_numpy_array(a: Array) -> bool:
+    """Whether ``a`` is a NumPy array (where BLAS products beat NumPy's own reductions)."""
+    return bool(array_api_compat.is_numpy_array(a))
+
+
+def compile_step(fn: Any, *, xp: Namespace) -> Any:
+    """``fn`` compiled with ``jax.jit`` where ``xp`` is JAX's namespace (one compile per
+    input shape), else ``fn`` itself: other namespaces run eagerly."""
+    if not array_api_compat.is_jax_namespace(xp):
+        return fn
+    import jax
+
+    return jax.jit(fn)

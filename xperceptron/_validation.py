@@ -5,33 +5,40 @@ Every check raises before the caller changes any state, with a message naming th
 
 from __future__ import annotations
 
-import warnings
 from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 
-from ._base import DataConversionWarning, with_sklearn
 from ._namespace import (
     Array,
     Device,
     Namespace,
     default_float_dtype,
+    get_namespace,
     host_dtype,
     is_array,
+    namespace_name,
     to_numpy,
 )
 from ._reductions import row_sums
+from .exceptions import DataConversionWarning, warn
 
 __all__ = [
+    "BOOLEAN",
+    "Interval",
+    "OneOf",
+    "Satisfies",
     "as_float_array",
     "check_X",
     "check_features",
     "check_finite",
     "check_labels",
+    "check_same_namespace",
     "is_bool",
     "is_int",
     "is_real",
+    "validate_params",
 ]
 
 
@@ -48,6 +55,87 @@ def is_int(value: object) -> bool:
 def is_bool(value: object) -> bool:
     """A Python or NumPy bool."""
     return isinstance(value, (bool, np.bool_))
+
+
+class Interval:
+    """Numbers of a kind (``"int"`` or ``"real"``) between bounds (``None``: unbounded);
+    ``closed`` is ``"left"``, ``"right"``, ``"both"`` or ``"neither"``."""
+
+    def __init__(
+        self, kind: str, low: float | None, high: float | None, *, closed: str = "both"
+    ) -> None:
+        self.kind, self.low, self.high, self.closed = kind, low, high, closed
+
+    def __call__(self, value: object) -> bool:
+        if not (is_int(value) if self.kind == "int" else is_real(value)):
+            return False
+        number = float(value)  # type: ignore[arg-type]
+        left, right = self.closed in ("left", "both"), self.closed in ("right", "both")
+        above = self.low is None or (number >= self.low if left else number > self.low)
+        below = self.high is None or (number <= self.high if right else number < self.high)
+        return above and below and not np.isnan(number)
+
+    def __str__(self) -> str:
+        kind = "an int" if self.kind == "int" else "a float"
+        if self.low is not None and self.high is not None:
+            brackets = "[" if self.closed in ("left", "both") else "("
+            brackets += "]" if self.closed in ("right", "both") else ")"
+            return f"{kind} in {brackets[0]}{self.low}, {self.high}{brackets[1]}"
+        if self.low is not None:
+            return f"{kind} {'>=' if self.closed in ('left', 'both') else '>'} {self.low}"
+        if self.high is not None:
+            return f"{kind} {'<=' if self.closed in ('right', 'both') else '<'} {self.high}"
+        return kind
+
+
+class OneOf:
+    """One of a few values (compared with ``==``, types kept apart: ``True`` is not 1)."""
+
+    def __init__(self, *options: object) -> None:
+        self.options = options
+
+    def __call__(self, value: object) -> bool:
+        for option in self.options:
+            if isinstance(option, str) and isinstance(value, str) and value == option:
+                return True
+            if is_real(option) and is_real(value) and float(value) == float(option):  # type: ignore[arg-type]
+                return True
+        return False
+
+    def __str__(self) -> str:
+        return f"one of {list(self.options)}" if len(self.options) > 1 else repr(self.options[0])
+
+
+class Satisfies:
+    """Values for which ``predicate`` holds, described in words."""
+
+    def __init__(self, predicate: Any, description: str) -> None:
+        self.predicate, self.description = predicate, description
+
+    def __call__(self, value: object) -> bool:
+        return bool(self.predicate(value))
+
+    def __str__(self) -> str:
+        return self.description
+
+
+BOOLEAN = Satisfies(lambda v: isinstance(v, (bool, np.bool_)), "True or False")
+NONE = Satisfies(lambda v: v is None, "None")
+
+
+def validate_params(estimator: Any, constraints: dict[str, list[Any]]) -> None:
+    """Check each hyperparameter against its constraints (any one may hold).
+
+    Raises
+    ------
+    ValueError
+        Naming the first parameter that meets none: ``"alpha must be a float >= 0, got -1."``.
+    """
+    for name, allowed in constraints.items():
+        value = getattr(estimator, name)
+        if not any(check(value) for check in allowed):
+            words = " or ".join(str(check) for check in allowed)
+            raise ValueError(f"{name} must be {words}, got {value!r}.")
 
 
 def _describe(dtype: Any) -> str:
@@ -157,6 +245,30 @@ def check_features(X: Array, estimator: Any, *, name: str = "X") -> None:
         )
 
 
+def check_same_namespace(fitted: Array, *, xp: Namespace, device: Device) -> None:
+    """Check that new input of ``(xp, device)`` matches the ``fitted`` parameters' own.
+
+    Raises
+    ------
+    TypeError
+        For another namespace.
+    ValueError
+        For another device.
+    """
+    fitted_xp, fitted_device = get_namespace(fitted=fitted)
+    if xp is not fitted_xp:
+        raise TypeError(
+            f"X is a {namespace_name(xp)} array but the model was fitted on "
+            f"{namespace_name(fitted_xp)} arrays; pass X of that namespace "
+            "(or save the model and load it with xp=...)."
+        )
+    if device != fitted_device:
+        raise ValueError(
+            f"X is on device {device!r} but the model's parameters are on "
+            f"{fitted_device!r}; move X there first."
+        )
+
+
 def check_labels(y: Any, n_samples: int, *, name: str = "y") -> np.ndarray[Any, Any]:
     """Return class labels ``y`` as a 1-D NumPy array on the host, after checking them.
 
@@ -172,11 +284,10 @@ def check_labels(y: Any, n_samples: int, *, name: str = "y") -> np.ndarray[Any, 
         if labels.dtype == object:
             raise TypeError(f"{name} holds Python objects of mixed types; pass numbers or strings.")
     if labels.ndim == 2 and labels.shape[1] == 1:
-        warnings.warn(
+        warn(
             f"A column-vector {name} was passed when a 1d array was expected; it is flattened "
             f"(pass {name}[:, 0] to silence this).",
-            with_sklearn(DataConversionWarning),
-            stacklevel=4,
+            DataConversionWarning,
         )
         labels = labels[:, 0]
     if labels.ndim != 1:

@@ -13,7 +13,14 @@ from typing import NamedTuple
 
 from ._namespace import Array, Namespace
 
-__all__ = ["ACTIVATIONS", "LEAKY_RELU_SLOPE", "Activation", "get_activation"]
+__all__ = [
+    "ACTIVATIONS",
+    "LEAKY_RELU_SLOPE",
+    "Activation",
+    "get_activation",
+    "log_logistic",
+    "logistic",
+]
 
 LEAKY_RELU_SLOPE = 0.01
 """Slope of ``leaky_relu`` for negative inputs (as Keras' and PyTorch's default)."""
@@ -41,9 +48,17 @@ def _identity_backward(delta: Array, output: Array, *, xp: Namespace) -> Array:
     return delta
 
 
+def log_logistic(z: Array, *, xp: Namespace) -> Array:
+    """``log(sigmoid(z)) = -log(1 + exp(-z))``, exact where ``sigmoid`` rounds to 0 or 1."""
+    return -xp.logaddexp(0.0, -z)
+
+
 def logistic(z: Array, *, xp: Namespace) -> Array:
-    """``1 / (1 + exp(-z))`` computed as ``exp(-log(1 + exp(-z)))``: no overflow for any ``z``."""
-    return xp.exp(-xp.logaddexp(0.0, -z))
+    """``1 / (1 + exp(-z))`` computed as ``exp(log_logistic(z))``: no overflow for any ``z``.
+
+    The one stable sigmoid of the package: hidden layers, outputs and probabilities use it.
+    """
+    return xp.exp(log_logistic(z, xp=xp))
 
 
 def _logistic_backward(delta: Array, output: Array, *, xp: Namespace) -> Array:

@@ -32,11 +32,11 @@ from __future__ import annotations
 import csv
 import os
 import sys
-import warnings
 from dataclasses import asdict, dataclass
 from typing import Any, TextIO
 
-from ._base import ConvergenceWarning
+from .exceptions import ConvergenceWarning, warn
+from .io import save
 
 __all__ = [
     "CSVLogger",
@@ -192,8 +192,6 @@ class ModelCheckpoint:
         self._best: float | None = None
 
     def on_epoch_end(self, estimator: Any, epoch: Epoch) -> None:
-        from .io import save
-
         if epoch.epoch % self.every:
             return
         if self.save_best_only:
@@ -217,11 +215,10 @@ class StopOnNonFinite:
 
     def on_non_finite(self, estimator: Any, epoch_number: int) -> bool:
         self.stopped_epoch = epoch_number
-        warnings.warn(
+        warn(
             f"The loss became non-finite in epoch {epoch_number}; training stopped with the "
             "parameters of the epoch before.",
             ConvergenceWarning,
-            stacklevel=2,
         )
         return True
 

@@ -16,17 +16,24 @@ import numpy as np
 
 from ._namespace import Array, Device, Namespace, host_dtype
 
-__all__ = ["check_random_state", "glorot_uniform"]
+__all__ = ["check_random_state", "glorot_uniform", "is_random_state"]
+
+
+def is_random_state(value: object) -> bool:
+    """``None``, an int seed, or a ``numpy.random.Generator``."""
+    return (
+        value is None
+        or isinstance(value, np.random.Generator)
+        or (isinstance(value, (int, np.integer)) and not isinstance(value, bool))
+    )
 
 
 def check_random_state(random_state: int | np.random.Generator | None) -> np.random.Generator:
     """A ``numpy.random.Generator`` from ``None`` (fresh entropy), a seed, or a Generator."""
     if isinstance(random_state, np.random.Generator):
         return random_state
-    if random_state is None or (
-        isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool)
-    ):
-        return np.random.default_rng(random_state)
+    if is_random_state(random_state):
+        return np.random.default_rng(random_state)  # type: ignore[arg-type]
     raise ValueError(
         f"random_state must be None, an int or a numpy.random.Generator, got {random_state!r}."
     )

@@ -13,24 +13,20 @@ import json
 import os
 import tempfile
 import zipfile
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from ._base import BaseEstimator, check_is_fitted
+from ._base import CHECKPOINT_CLASSES, BaseEstimator, Mover, check_is_fitted
 from ._namespace import Array, Device, Namespace, get_namespace, host_dtype, namespace_of
-from .mlp import MLPClassifier, MLPRegressor
-from .perceptron import Perceptron
 
 __all__ = ["FORMAT_VERSION", "load", "read_metadata", "save"]
 
 FORMAT = "xperceptron-checkpoint"
 FORMAT_VERSION = 1
 _NOT_SAVED = {"callbacks": None}
-_CLASSES: dict[str, type[Any]] = {
-    cls.__name__: cls for cls in (Perceptron, MLPClassifier, MLPRegressor)
-}
+# The estimators register themselves (``_base.checkpointable``): this module imports none.
+_CLASSES = CHECKPOINT_CLASSES
 
 
 def save(
@@ -185,7 +181,7 @@ def _header(member: np.ndarray[Any, Any] | None, target: str) -> dict[str, Any]:
 
 def _mover(
     members: dict[str, np.ndarray[Any, Any]], xp: Namespace, device: Device, dtype: Any
-) -> Callable[[dict[str, np.ndarray[Any, Any]], str, tuple[int, ...]], Array]:
+) -> Mover:
     """A function that checks one float member's shape and moves it to ``(xp, device)``."""
     host = host_dtype(dtype, xp)
 

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from ._namespace import Array, Namespace
 from ._reductions import row_sums
-from .activations import ACTIVATIONS, logistic
+from .activations import ACTIVATIONS, log_logistic, logistic
 
 __all__ = ["OUTPUT_LOSSES", "OutputLoss", "get_output_loss", "log_softmax", "softmax"]
 
@@ -67,10 +67,10 @@ def _output_minus_target(output: Array, Y: Array, *, xp: Namespace) -> Array:
 
 
 def _binary_log_loss_and_delta(z: Array, Y: Array, *, xp: Namespace) -> tuple[Array, Array]:
-    # One softplus serves both: log(1 + e^z) - y z = softplus(-z) + (1 - y) z, s = e^-softplus(-z).
-    softplus_minus = xp.logaddexp(0.0, -z)
-    loss = xp.sum(softplus_minus + (1.0 - Y) * z) / z.shape[0]
-    return loss, xp.exp(-softplus_minus) - Y
+    # One log-sigmoid serves both: log(1 + e^z) - y z = (1 - y) z - log s(z), s = e^(log s).
+    log_positive = log_logistic(z, xp=xp)
+    loss = xp.sum((1.0 - Y) * z - log_positive) / z.shape[0]
+    return loss, xp.exp(log_positive) - Y
 
 
 def _categorical_log_loss_and_delta(z: Array, Y: Array, *, xp: Namespace) -> tuple[Array, Array]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ._namespace import Array, Namespace, is_writeable
+from ._namespace import Array, Namespace
 from ._reductions import column_sums
 from .activations import get_activation
 from .losses import get_output_loss
@@ -24,7 +24,7 @@ Params = Sequence[tuple[Array, Array]]
 
 
 def forward(
-    params: Params, X: Array, *, activation: str, xp: Namespace
+    params: Params, X: Array, *, activation: str, xp: Namespace, in_place: bool = False
 ) -> tuple[Array, list[Array]]:
     """Propagate ``X`` through the network up to the output layer's logits.
 
@@ -35,6 +35,9 @@ def forward(
     X : array of shape (n_samples, n_features)
     activation : str
         Hidden-layer activation (see :data:`xperceptron.activations.ACTIVATIONS`).
+    in_place : bool
+        The caller's promise that its arrays are writeable (NumPy, CuPy, PyTorch): each
+        layer's fresh product then takes the bias and activation in place. Never for JAX.
 
     Returns
     -------
@@ -43,19 +46,26 @@ def forward(
     activations : list of arrays
         The input of each layer, ``[X, h_1, ..., h_{L-1}]``: what :func:`backward` needs.
     """
-    logits, activations, _ = _propagate(params, X, activation, keep_derivatives=False, xp=xp)
+    logits, activations, _ = _propagate(
+        params, X, activation, keep_derivatives=False, in_place=in_place, xp=xp
+    )
     return logits, activations
 
 
 def _propagate(
-    params: Params, X: Array, activation: str, *, keep_derivatives: bool, xp: Namespace
+    params: Params,
+    X: Array,
+    activation: str,
+    *,
+    keep_derivatives: bool,
+    in_place: bool,
+    xp: Namespace,
 ) -> tuple[Array, list[Array], list[Array] | None]:
     """:func:`forward`, and with ``keep_derivatives`` the hidden layers' ``f'(z)`` where the
     activation offers them (``[None, f'(z_1), ..., f'(z_{L-1})]``), else ``None``."""
     activations = [X]
     derivatives: list[Array] = [None]  # the input layer has none
     with_derivative = None
-    in_place = is_writeable(X)  # then the fresh product takes the bias in place
     if len(params) > 1:
         hidden = get_activation(activation)
         with_derivative = hidden.with_derivative if keep_derivatives else None
@@ -98,6 +108,7 @@ def backward(
     alpha: float = 0.0,
     scale: float = 1.0,
     derivatives: Sequence[Array] | None = None,
+    in_place: bool = False,
     xp: Namespace,
 ) -> list[tuple[Array, Array]]:
     """Backpropagate an output delta to the gradient of every ``(W, b)``.
@@ -122,6 +133,9 @@ def backward(
         ``f'(z)`` of each hidden layer, aligned with ``activations`` (entry 0 unused), where
         the forward pass kept them (ReLU's 0/1 mask); otherwise each is computed here from
         the layer's output.
+    in_place : bool
+        The caller's promise that its arrays are writeable: the chain rule then multiplies
+        into each fresh ``delta @ W.T``.
 
     Returns
     -------
@@ -132,7 +146,7 @@ def backward(
     n_samples = delta.shape[0]
     # Backprop is linear in delta: scaling it once gives every gradient its scale / n.
     delta = delta * (scale / n_samples)
-    in_place = derivatives is not None and is_writeable(delta)
+    in_place = in_place and derivatives is not None
     grads: list[tuple[Array, Array]] = [None] * len(params)  # type: ignore[list-item]
     for layer in range(len(params) - 1, -1, -1):
         W = params[layer][0]
@@ -170,6 +184,7 @@ def value_and_grad(
     out_activation: str,
     alpha: float = 0.0,
     scale: float = 1.0,
+    in_place: bool = False,
     xp: Namespace,
 ) -> tuple[Array, list[tuple[Array, Array]]]:
     """The regularised mean loss on ``(X, Y)`` and its exact gradient.
@@ -180,6 +195,9 @@ def value_and_grad(
         Targets: one-hot rows for softmax, 0/1 indicators for logistic, values for identity.
     scale : float
         Multiplies the gradients (not the loss); see :func:`backward`.
+    in_place : bool
+        Whether fresh intermediate arrays may be written (see :func:`forward`); the inputs
+        never are.
 
     Returns
     -------
@@ -204,13 +222,13 @@ def value_and_grad(
     -0.4
     """
     logits, activations, derivatives = _propagate(
-        params, X, activation, keep_derivatives=True, xp=xp
+        params, X, activation, keep_derivatives=True, in_place=in_place, xp=xp
     )
     loss, delta = get_output_loss(out_activation).loss_and_delta(logits, Y, xp=xp)
     if alpha:
         loss = loss + l2_penalty(params, X.shape[0], alpha=alpha, xp=xp)
     grads = backward(
         params, activations, delta, activation=activation, alpha=alpha, scale=scale,
-        derivatives=derivatives, xp=xp,
+        derivatives=derivatives, in_place=in_place, xp=xp,
     )  # fmt: skip
     return loss, grads

@@ -13,11 +13,12 @@ parameter per step. Both paths give the same numbers.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
-from ._namespace import Array, Namespace
+import numpy as np
+
+from ._namespace import Array, Namespace, to_numpy
 
 __all__ = [
     "SCHEDULES",
@@ -28,7 +29,9 @@ __all__ = [
     "adam",
     "apply_updates",
     "invscaling",
+    "restore_state",
     "sgd",
+    "state_to_checkpoint",
 ]
 
 SOLVERS = ("sgd", "adam")
@@ -52,11 +55,18 @@ class Optimizer(NamedTuple):
 class SGDState(NamedTuple):
     velocities: list[Array]
 
+    ARRAYS = ("velocities",)
+
 
 class AdamState(NamedTuple):
-    step: int
+    step: int  # a Python int eagerly; under jax.jit an integer array
     first_moments: list[Array]
     second_moments: list[Array]
+
+    ARRAYS = ("first_moments", "second_moments")
+
+
+_STATES: dict[str, Any] = {cls.__name__: cls for cls in (SGDState, AdamState)}
 
 
 def _zeros_like(params: Sequence[Array]) -> list[Array]:
@@ -129,7 +139,8 @@ def adam(beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8) -> O
             beta_2 * v + (1 - beta_2) * (g * g)
             for v, g in zip(state.second_moments, grads, strict=True)
         ]
-        step_size = learning_rate * math.sqrt(1 - beta_2**count) / (1 - beta_1**count)
+        # ** 0.5, not math.sqrt: under jax.jit the count is a traced array.
+        step_size = learning_rate * (1 - beta_2**count) ** 0.5 / (1 - beta_1**count)
         steps = [
             -step_size * m / (xp.sqrt(v) + epsilon) for m, v in zip(first, second, strict=True)
         ]
@@ -159,3 +170,43 @@ def invscaling(learning_rate_init: float, power_t: float, n_samples_seen: int) -
     ``t`` counts the samples seen so far; the rate changes at the end of each epoch.
     """
     return float(learning_rate_init / (n_samples_seen + 1) ** power_t)
+
+
+def state_to_checkpoint(state: Any) -> tuple[dict[str, Any], dict[str, np.ndarray[Any, Any]]]:
+    """An optimizer state as JSON-able metadata (its kind, its counters) and host arrays
+    named ``{field}_{i}``, one per parameter."""
+    arrays: dict[str, np.ndarray[Any, Any]] = {}
+    meta: dict[str, Any] = {"kind": type(state).__name__}
+    for field, value in state._asdict().items():
+        if field in state.ARRAYS:
+            arrays.update({f"{field}_{i}": to_numpy(v) for i, v in enumerate(value)})
+        else:
+            meta[field] = int(to_numpy(value)) if not isinstance(value, int) else value
+    return meta, arrays
+
+
+def restore_state(
+    meta: dict[str, Any], read: Callable[[str, tuple[int, ...]], Array], shapes: Sequence[Any]
+) -> Any:
+    """The optimizer state :func:`state_to_checkpoint` wrote, its arrays read by
+    ``read(name, shape)`` (which checks them) for parameters of ``shapes``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown kind, or a counter that is not a non-negative int.
+    """
+    kind = meta.get("kind")
+    cls = _STATES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise ValueError(f"unknown optimizer state {kind!r}; known: {sorted(_STATES)}.")
+    values: dict[str, Any] = {}
+    for field in cls._fields:
+        if field in cls.ARRAYS:
+            values[field] = [read(f"{field}_{i}", tuple(s)) for i, s in enumerate(shapes)]
+            continue
+        count = meta.get(field)
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise ValueError(f"optimizer {field} must be an int >= 0, got {count!r}.")
+        values[field] = count
+    return cls(**values)

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-import warnings
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from ._base import BaseEstimator, ClassifierMixin, ConvergenceWarning, check_is_fitted
-from ._labels import decode, encode
-from ._namespace import Array, Device, Namespace, get_namespace, namespace_name, to_numpy
+from ._base import BaseEstimator, ClassifierMixin, checkpointable
+from ._labels import decode, encode, find_classes
+from ._namespace import Array, Device, Namespace, get_namespace, to_numpy
 from ._validation import (
+    BOOLEAN,
+    NONE,
+    Interval,
+    OneOf,
     as_float_array,
-    check_features,
     check_finite,
     check_labels,
     check_X,
-    is_int,
-    is_real,
 )
-from .activations import logistic
+from .activations import log_logistic, logistic
+from .exceptions import ConvergenceWarning, warn
 from .losses import get_output_loss, log_softmax
 from .network import backward, forward
 
@@ -28,6 +29,7 @@ __all__ = ["Perceptron"]
 RULES = ("threshold", "logistic")
 
 
+@checkpointable
 class Perceptron(ClassifierMixin, BaseEstimator):
     """A network with no hidden layer: ``sigmoid(X @ coef_.T + intercept_)``, trained full-batch.
 
@@ -83,6 +85,16 @@ class Perceptron(ClassifierMixin, BaseEstimator):
     [[0.05 0.05]] [-0.075]
     """
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "learning_rate": [Interval("real", 0, None, closed="neither")],
+        "max_iter": [Interval("int", 1, None, closed="left")],
+        "rule": [OneOf(*RULES)],
+        "threshold": [Interval("real", 0, 1, closed="neither")],
+        "fit_intercept": [BOOLEAN],
+        "tol": [NONE, Interval("real", 0, None, closed="left")],
+        "n_iter_no_change": [Interval("int", 1, None, closed="left")],
+    }
+
     def __init__(
         self,
         learning_rate: float = 0.1,
@@ -102,25 +114,6 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
 
-    def _validate_params(self) -> None:
-        def bad(name: str, allowed: str) -> ValueError:
-            return ValueError(f"{name} must be {allowed}, got {getattr(self, name)!r}.")
-
-        if not is_real(self.learning_rate) or not self.learning_rate > 0:
-            raise bad("learning_rate", "a float > 0")
-        if not is_int(self.max_iter) or self.max_iter < 1:
-            raise bad("max_iter", "an int >= 1")
-        if self.rule not in RULES:
-            raise bad("rule", f"one of {list(RULES)}")
-        if not is_real(self.threshold) or not 0 < self.threshold < 1:
-            raise bad("threshold", "a float in (0, 1)")
-        if not isinstance(self.fit_intercept, (bool, np.bool_)):
-            raise bad("fit_intercept", "True or False")
-        if self.tol is not None and (not is_real(self.tol) or self.tol < 0):
-            raise bad("tol", "None or a float >= 0")
-        if not is_int(self.n_iter_no_change) or self.n_iter_no_change < 1:
-            raise bad("n_iter_no_change", "an int >= 1")
-
     def fit(self, X: Any, y: Any, coef_init: Any = None, intercept_init: Any = None) -> Perceptron:
         """Train on ``X`` of shape ``(n_samples, n_features)`` and labels ``y``.
 
@@ -135,10 +128,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         xp, device = get_namespace(X=X, y=y, coef_init=coef_init, intercept_init=intercept_init)
         X = check_X(X, xp=xp, device=device)
         n_samples, n_features = X.shape
-        labels = check_labels(y, n_samples)
-        classes, indices = np.unique(labels, return_inverse=True)
-        if classes.shape[0] < 2:
-            raise ValueError(f"y has 1 class ({classes[0]!r}); a classifier needs at least two.")
+        classes, indices = find_classes(check_labels(y, n_samples))
         n_units = 1 if classes.shape[0] == 2 else classes.shape[0]
         coef = self._initial(
             coef_init, (n_units, n_features), "coef_init", X=X, xp=xp, device=device
@@ -153,12 +143,11 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         with np.errstate(over="ignore"):
             W, b, errors, losses, stopped = self._iterate(X, Y, coef.T, intercept, xp=xp)
         if not stopped and (self.rule == "threshold" or self.tol is not None):
-            warnings.warn(
+            warn(
                 f"Perceptron stopped at max_iter={self.max_iter} with {errors[-1]} "
                 "misclassified samples; increase max_iter (if the errors never reach "
                 "zero, the classes are not linearly separable).",
                 ConvergenceWarning,
-                stacklevel=2,
             )
 
         self.coef_, self.intercept_ = W.T, b
@@ -249,17 +238,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         return value
 
     def _checked(self, X: Any) -> tuple[Array, Namespace]:
-        check_is_fitted(self)
-        xp, device = get_namespace(X=X)
-        fitted_xp, _ = get_namespace(coef_=self.coef_)
-        if xp is not fitted_xp:
-            raise TypeError(
-                f"X is a {namespace_name(xp)} array but the model was fitted on "
-                f"{namespace_name(fitted_xp)} arrays; pass X of that namespace "
-                "(or save the model and load it with xp=...)."
-            )
-        X = check_X(X, xp=xp, device=device, dtype=self.coef_.dtype)
-        check_features(X, self)
+        X, xp, _ = self._check_predict_input(X, "coef_")
         return X, xp
 
     def decision_function(self, X: Any) -> Array:
@@ -280,7 +259,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
             proba = logistic(logits, xp=xp)
             return xp.concat([1.0 - proba, proba], axis=1)
         # Normalised in log space: sigmoids that all underflow to 0 still give a distribution.
-        return xp.exp(log_softmax(-xp.logaddexp(0.0, -logits), xp=xp))
+        return xp.exp(log_softmax(log_logistic(logits, xp=xp), xp=xp))
 
     def predict(self, X: Any) -> Array:
         """Labels, in X's namespace and on X's device (NumPy arrays for non-numeric labels)."""
@@ -293,12 +272,6 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         else:
             indices = xp.argmax(logits, axis=1)
         return decode(indices, self.classes_, xp=xp)
-
-    def score(self, X: Any, y: Any) -> float:
-        """Mean accuracy of ``predict(X)`` against ``y``."""
-        predicted = to_numpy(self.predict(X))
-        labels = check_labels(y, predicted.shape[0])
-        return float(np.mean(predicted == labels))
 
 
 def _tutorial_sigmoid(z: Array, *, xp: Namespace) -> Array:

@@ -1,0 +1,481 @@
+"""The MLPs' shared shell: hyperparameters, a fit, the fitted attributes, checkpoints.
+
+A fit checks what it is given (before anything changes), encodes the targets, describes a
+training run (network, optimizer, batches, stopping rule) to :mod:`xperceptron._training`,
+and publishes what the run returns as scikit-learn's fitted attributes. The math is in
+:mod:`network`, :mod:`losses` and :mod:`optimizers`; the loop in :mod:`_training`.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import itertools
+import math
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ._base import BaseEstimator
+from ._namespace import Array, Device, Namespace, get_namespace, is_writeable, to_numpy
+from ._training import (
+    InMemoryBatches,
+    Network,
+    Outcome,
+    Progress,
+    StopRule,
+    TrainingState,
+    make_step,
+    params_of,
+    train,
+    validation_split,
+)
+from ._validation import (
+    BOOLEAN,
+    NONE,
+    Interval,
+    OneOf,
+    Satisfies,
+    as_float_array,
+    check_features,
+    check_same_namespace,
+    check_X,
+    is_int,
+)
+from .activations import ACTIVATIONS
+from .callbacks import Epoch, ProgressBar
+from .exceptions import ConvergenceWarning, DivergenceError, warn
+from .initializers import check_random_state, glorot_uniform, is_random_state
+from .network import forward, predict
+from .optimizers import SCHEDULES, SOLVERS, adam, restore_state, sgd, state_to_checkpoint
+
+__all__ = ["BaseMLP"]
+
+_HOOKS = ("on_train_begin", "on_epoch_end", "on_train_end", "on_non_finite")
+
+
+def _hidden_sizes_ok(sizes: Any) -> bool:
+    if is_int(sizes):
+        return bool(sizes > 0)
+    try:
+        return all(is_int(s) and s > 0 for s in sizes)  # () is a network with no hidden layer
+    except TypeError:
+        return False
+
+
+def _callbacks_ok(callbacks: Any) -> bool:
+    return isinstance(callbacks, list | tuple) and all(
+        any(hasattr(c, hook) for hook in _HOOKS) for c in callbacks
+    )
+
+
+def _float(low: float | None, high: float | None, closed: str) -> list[Any]:
+    return [Interval("real", low, high, closed=closed)]
+
+
+@dataclasses.dataclass
+class _Run:
+    """A checked request to train: nothing on the estimator has changed yet."""
+
+    xp: Namespace
+    device: Device
+    X: Array
+    Y: Array
+    layer_sizes: list[int]
+    targets: dict[str, Any]  # the target attributes to publish (out_activation_, classes_...)
+    strata: np.ndarray[Any, Any] | None  # host labels to stratify the validation split on
+    reuse: bool  # continue from the fitted state
+    incremental: bool  # partial_fit: one epoch, the optimizer state kept
+
+
+class BaseMLP(BaseEstimator):
+    """What :class:`MLPClassifier` and :class:`MLPRegressor` share."""
+
+    # Fitted attributes (set by fit): arrays in X's namespace, on X's device.
+    coefs_: list[Array]
+    intercepts_: list[Array]
+    classes_: np.ndarray[Any, Any]
+    out_activation_: str
+    n_features_in_: int
+    _y_1d: bool
+    _rng: np.random.Generator
+    _progress: Progress
+    _optimizer_state: Any
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "hidden_layer_sizes": [Satisfies(_hidden_sizes_ok, "an int > 0 or a sequence of ints > 0")],
+        "activation": [OneOf(*sorted(ACTIVATIONS))],
+        "solver": [OneOf(*SOLVERS)],
+        "alpha": _float(0, None, "left"),
+        "batch_size": [OneOf("auto"), Interval("int", 1, None, closed="left")],
+        "learning_rate": [OneOf(*SCHEDULES)],
+        "learning_rate_init": _float(0, None, "neither"),
+        "power_t": _float(0, None, "left"),
+        "max_iter": [Interval("int", 1, None, closed="left")],
+        "shuffle": [BOOLEAN],
+        "random_state": [Satisfies(is_random_state, "None, an int or a numpy.random.Generator")],
+        "tol": _float(0, None, "left"),
+        "verbose": [BOOLEAN, Interval("int", 0, None, closed="left")],
+        "warm_start": [BOOLEAN],
+        "momentum": _float(0, 1, "both"),
+        "nesterovs_momentum": [BOOLEAN],
+        "early_stopping": [BOOLEAN],
+        "validation_fraction": _float(0, 1, "neither"),
+        "beta_1": _float(0, 1, "left"),
+        "beta_2": _float(0, 1, "left"),
+        "epsilon": _float(0, None, "neither"),
+        "n_iter_no_change": [Interval("int", 1, None, closed="left"), OneOf(math.inf)],
+        "callbacks": [
+            NONE,
+            Satisfies(_callbacks_ok, f"a list of objects with any of the methods {list(_HOOKS)}"),
+        ],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes: Any = (100,),
+        activation: str = "relu",
+        *,
+        solver: str = "adam",
+        alpha: float = 0.0001,
+        batch_size: int | str = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: int | np.random.Generator | None = None,
+        tol: float = 1e-4,
+        verbose: bool = False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int = 10,
+        callbacks: Any = None,
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.callbacks = callbacks
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle without the compiled training step (a cache, rebuilt on the next fit)."""
+        state = self.__dict__.copy()
+        state.pop("_step_cache", None)
+        return state
+
+    def _hidden_sizes(self) -> tuple[int, ...]:
+        sizes = self.hidden_layer_sizes
+        return (int(sizes),) if is_int(sizes) else tuple(int(s) for s in sizes)
+
+    # ------------------------------------------------------------------ subclass hooks
+    def _targets(
+        self, y: Any, X: Array, *, xp: Namespace, device: Device, reuse: bool, classes: Any
+    ) -> tuple[Array, dict[str, Any], np.ndarray[Any, Any] | None]:
+        """Encode ``y``: targets ``(n_samples, n_outputs)`` on the device, the attributes to
+        set once training succeeds (``out_activation_`` among them), and host labels to
+        stratify on (or None)."""
+        raise NotImplementedError
+
+    def _validation_score(
+        self, output: Array, Y: Array, *, out_activation: str, xp: Namespace
+    ) -> Array:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X: Any, y: Any) -> BaseMLP:
+        """Train on ``X`` of shape ``(n_samples, n_features)`` and targets ``y``.
+
+        With ``warm_start=True`` a fitted estimator continues from its current weights.
+        """
+        return self._fit(X, y, incremental=False)
+
+    def _fit(self, X: Any, y: Any, *, incremental: bool, classes: Any = None) -> BaseMLP:
+        run = self._prepare(X, y, incremental=incremental, classes=classes)
+        # All checks passed. Training works on copies: the estimator changes at the end, and
+        # at each epoch's end only when callbacks are there to see it.
+        state = self._start(run)
+        X_train, Y_train, validate = self._hold_out(run, state.rng)
+        hooks = [*([ProgressBar()] if self.verbose else []), *(self.callbacks or [])]
+        for hook in hooks:
+            if hasattr(hook, "on_train_begin"):
+                hook.on_train_begin(self)
+        xp, in_place = run.xp, is_writeable(state.params[0])
+        n_epochs = 1 if incremental else self.max_iter
+        batches = InMemoryBatches(
+            X_train, Y_train, self._batch_size(X_train.shape[0]), shuffle=self.shuffle, xp=xp,
+            device=run.device,
+        )  # fmt: skip
+        # NumPy would warn on overflow once weights blow up; divergence is reported below.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            outcome = train(
+                state, step=self._step(run, in_place), batches=batches, rule=self._stop_rule(),
+                n_epochs=n_epochs, in_place=in_place, xp=xp, validate=validate,
+                on_epoch=self._epoch_hook(hooks, run, n_epochs) if hooks else None,
+                log=print if self.verbose else None,
+            )  # fmt: skip
+        self._finish(outcome, run, hooks)
+        return self
+
+    def _prepare(self, X: Any, y: Any, *, incremental: bool, classes: Any) -> _Run:
+        """Every check of a fit, before anything changes."""
+        self._validate_params()
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True.")
+        hidden = self._hidden_sizes()
+        xp, device = get_namespace(X=X, y=y)
+        X = check_X(X, xp=xp, device=device)
+        reuse = hasattr(self, "coefs_") and (incremental or self.warm_start)
+        if reuse:
+            check_same_namespace(self.coefs_[0], xp=xp, device=device)
+            X = as_float_array(X, xp=xp, device=device, name="X", dtype=self.coefs_[0].dtype)
+            check_features(X, self)
+        Y, targets, strata = self._targets(y, X, xp=xp, device=device, reuse=reuse, classes=classes)
+        layer_sizes = [X.shape[1], *hidden, Y.shape[1]]
+        if reuse and targets["out_activation_"] != self.out_activation_:
+            raise ValueError(
+                f"y needs {targets['out_activation_']} outputs but the network was fitted "
+                f"with {self.out_activation_} outputs; fit a new estimator (warm_start=False)."
+            )
+        if reuse and [W.shape[1] for W in self.coefs_] != layer_sizes[1:]:
+            raise ValueError(
+                f"hidden_layer_sizes={hidden} differs from the fitted network's "
+                f"{tuple(W.shape[1] for W in self.coefs_[:-1])}; set warm_start=False to refit."
+            )
+        return _Run(xp, device, X, Y, layer_sizes, targets, strata, reuse, incremental)
+
+    def _optimizer(self) -> Any:
+        if self.solver == "sgd":
+            return sgd(self.momentum, self.nesterovs_momentum)
+        return adam(self.beta_1, self.beta_2, self.epsilon)
+
+    def _start(self, run: _Run) -> TrainingState:
+        """The state training starts from: the fitted one, or new weights from the seed."""
+        optimizer = self._optimizer()
+        if not run.reuse:
+            rng = check_random_state(self.random_state)
+            pairs = glorot_uniform(
+                run.layer_sizes, activation=self.activation, rng=rng, dtype=run.X.dtype,
+                device=run.device, xp=run.xp,
+            )  # fmt: skip
+            params = params_of(pairs)
+            progress = Progress(float(self.learning_rate_init))
+            return TrainingState(params, optimizer.init(params), progress, rng)
+        rng = copy.deepcopy(self._rng)
+        params = params_of(zip(self.coefs_, self.intercepts_, strict=True))
+        progress = self._progress.copy()
+        state = self._optimizer_state
+        if not (run.incremental and isinstance(state, type(optimizer.init([])))):
+            # warm start (or another solver): a new optimizer from the current weights
+            state = optimizer.init(params)
+            progress.learning_rate = float(self.learning_rate_init)
+        return TrainingState(params, state, progress, rng)
+
+    def _hold_out(self, run: _Run, rng: np.random.Generator) -> tuple[Array, Array, Any]:
+        """The training arrays, and with ``early_stopping`` a scorer of the held-out split."""
+        if not self.early_stopping:
+            return run.X, run.Y, None
+        xp, device = run.xp, run.device
+        train_rows, valid_rows = (
+            xp.asarray(rows, device=device)
+            for rows in validation_split(run.X.shape[0], self.validation_fraction, run.strata, rng)
+        )
+        X_val, Y_val = xp.take(run.X, valid_rows, axis=0), xp.take(run.Y, valid_rows, axis=0)
+        out_activation = run.targets["out_activation_"]
+
+        def validate(params: list[Array]) -> float:
+            pairs = list(zip(params[::2], params[1::2], strict=True))
+            output = predict(
+                pairs, X_val, activation=self.activation, out_activation=out_activation, xp=xp
+            )
+            return float(self._validation_score(output, Y_val, out_activation=out_activation,
+                                                xp=xp))  # fmt: skip
+
+        X_train, Y_train = xp.take(run.X, train_rows, axis=0), xp.take(run.Y, train_rows, axis=0)
+        return X_train, Y_train, validate
+
+    def _step(self, run: _Run, in_place: bool) -> Any:
+        """The training step, compiled once per estimator and configuration on JAX."""
+        network = Network(self.activation, run.targets["out_activation_"], float(self.alpha))
+        key = (network, self.solver, self.momentum, self.nesterovs_momentum, self.beta_1,
+               self.beta_2, self.epsilon, in_place, run.xp)  # fmt: skip
+        cached = getattr(self, "_step_cache", None)
+        if cached is None or cached[0] != key:
+            step = make_step(network, self._optimizer(), in_place=in_place, xp=run.xp)
+            self._step_cache = cached = (key, step)
+        return cached[1]
+
+    def _stop_rule(self) -> StopRule:
+        schedule = self.learning_rate if self.solver == "sgd" else "constant"
+        return StopRule(
+            tol=float(self.tol), n_iter_no_change=self.n_iter_no_change, schedule=schedule,
+            learning_rate_init=float(self.learning_rate_init), power_t=float(self.power_t),
+        )  # fmt: skip
+
+    def _epoch_hook(self, hooks: list[Any], run: _Run, n_epochs: int) -> Any:
+        """Shows the estimator as of each epoch to the callbacks; whether one asks to stop."""
+
+        def on_epoch(state: TrainingState, seconds: float) -> bool:
+            self._commit(state, run.targets, run.layer_sizes)
+            progress = state.progress
+            epoch = Epoch(
+                epoch=progress.n_iter,
+                loss=progress.loss_curve[-1],
+                validation_score=progress.validation_scores[-1] if self.early_stopping else None,
+                learning_rate=progress.learning_rate,
+                seconds=seconds,
+                max_epochs=n_epochs,
+            )
+            stop = False
+            for hook in hooks:
+                if hasattr(hook, "on_epoch_end"):
+                    stop = bool(hook.on_epoch_end(self, epoch)) or stop
+            return stop
+
+        return on_epoch
+
+    def _finish(self, outcome: Outcome, run: _Run, hooks: list[Any]) -> None:
+        """Publish the run's result, tell the callbacks, and report how it ended."""
+        state = outcome.state
+        if self.early_stopping and outcome.best_params is not None:
+            state = dataclasses.replace(state, params=outcome.best_params)
+        self._commit(state, run.targets, run.layer_sizes)
+        progress = state.progress
+        handled = [
+            hook.on_non_finite(self, progress.n_iter + 1)
+            for hook in (hooks if outcome.diverged else [])
+            if hasattr(hook, "on_non_finite")
+        ]
+        for hook in hooks:
+            if hasattr(hook, "on_train_end"):
+                hook.on_train_end(self)
+        if outcome.diverged and not any(handled):
+            raise DivergenceError(
+                f"Training diverged in epoch {progress.n_iter + 1}: the loss is not finite. "
+                f"The parameters reached after epoch {progress.n_iter} are kept; try a smaller "
+                f"learning_rate_init (it is {self.learning_rate_init})."
+            )
+        if not (outcome.stopped or run.incremental):
+            warn(
+                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "
+                "the optimization hasn't converged yet.",
+                ConvergenceWarning,
+            )
+
+    def _commit(
+        self, state: TrainingState, targets: dict[str, Any], layer_sizes: list[int]
+    ) -> None:
+        """Set every fitted attribute at once, from a training run or a checkpoint."""
+        progress = state.progress
+        self.coefs_ = list(state.params[::2])
+        self.intercepts_ = list(state.params[1::2])
+        for name, value in targets.items():
+            setattr(self, name, value)
+        self.n_features_in_ = layer_sizes[0]
+        self.n_layers_ = len(layer_sizes)
+        self.n_outputs_ = layer_sizes[-1]
+        self.n_iter_ = progress.n_iter
+        self.t_ = progress.t
+        self.loss_ = progress.loss_curve[-1] if progress.loss_curve else None
+        self.loss_curve_ = list(progress.loss_curve)
+        # As scikit-learn: best_loss_ without early stopping, validation figures with it.
+        self.best_loss_ = None if self.early_stopping else progress.best_loss
+        self.validation_scores_ = list(progress.validation_scores) if self.early_stopping else None
+        self.best_validation_score_ = (
+            progress.best_validation_score if self.early_stopping else None
+        )
+        self._optimizer_state = state.opt_state
+        self._progress = progress
+        self._rng = state.rng
+
+    # ------------------------------------------------------------------ checkpoints
+    _TARGET_ATTRIBUTES: tuple[str, ...] = ("out_activation_",)
+
+    def _checkpoint(self) -> tuple[dict[str, Any], dict[str, np.ndarray[Any, Any]]]:
+        """What :func:`xperceptron.save` writes: JSON-able metadata and NumPy arrays."""
+        optimizer, arrays = state_to_checkpoint(self._optimizer_state)
+        for i, (W, b) in enumerate(zip(self.coefs_, self.intercepts_, strict=True)):
+            arrays[f"coefs_{i}"], arrays[f"intercepts_{i}"] = to_numpy(W), to_numpy(b)
+        meta = {
+            "layer_sizes": [self.n_features_in_, *(W.shape[1] for W in self.coefs_)],
+            "targets": {name: getattr(self, name) for name in self._TARGET_ATTRIBUTES},
+            "progress": self._progress.to_json(),
+            "optimizer": optimizer,
+            "rng": self._rng.bit_generator.state,
+        }
+        return meta, arrays
+
+    def _restore(
+        self, meta: dict[str, Any], arrays: dict[str, np.ndarray[Any, Any]], *, to_device: Any
+    ) -> None:
+        """Set the fitted state from :meth:`_checkpoint` 's output, checked first."""
+        layer_sizes = [int(n) for n in meta["layer_sizes"]]
+        expected_sizes = [layer_sizes[0], *self._hidden_sizes(), layer_sizes[-1]]
+        if layer_sizes != expected_sizes:
+            raise ValueError(
+                f"layer sizes {layer_sizes} do not match hidden_layer_sizes="
+                f"{self.hidden_layer_sizes!r}."
+            )
+        shapes: dict[str, tuple[int, ...]] = {}
+        for i, (fan_in, fan_out) in enumerate(itertools.pairwise(layer_sizes)):
+            shapes[f"coefs_{i}"], shapes[f"intercepts_{i}"] = (fan_in, fan_out), (fan_out,)
+        params = [to_device(arrays, name, shape) for name, shape in shapes.items()]
+        state = restore_state(
+            meta["optimizer"], lambda name, shape: to_device(arrays, name, shape),
+            list(shapes.values()),
+        )  # fmt: skip
+        progress = Progress.from_json(meta["progress"])
+        rng = np.random.default_rng()
+        rng.bit_generator.state = meta["rng"]
+        targets = dict(meta["targets"])
+        self._restore_targets(targets, arrays)
+        self._commit(TrainingState(params, state, progress, rng), targets, layer_sizes)
+
+    def _restore_targets(
+        self, targets: dict[str, Any], arrays: dict[str, np.ndarray[Any, Any]]
+    ) -> None:
+        """Subclasses add what their targets need (the classifier's ``classes_``)."""
+
+    def _batch_size(self, n_samples: int) -> int:
+        batch_size: Any = self.batch_size
+        if batch_size == "auto":
+            return min(200, n_samples)
+        if batch_size > n_samples:
+            warn(
+                f"batch_size={self.batch_size} is larger than the {n_samples} training "
+                "samples; it is clipped to that.",
+                UserWarning,
+            )
+        return min(int(batch_size), n_samples)
+
+    # ------------------------------------------------------------------ inference
+    def _forward_checked(self, X: Any) -> tuple[Array, Namespace]:
+        """Logits of the output layer for a validated ``X``."""
+        X, xp, _ = self._check_predict_input(X, "coefs_")
+        pairs = list(zip(self.coefs_, self.intercepts_, strict=True))
+        logits, _ = forward(pairs, X, activation=self.activation, xp=xp, in_place=is_writeable(X))
+        return logits, xp

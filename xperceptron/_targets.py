@@ -1,0 +1,98 @@
+"""What the MLPs learn to predict: targets encoded on the device, and the scores of the
+held-out split (accuracy, R²) computed there."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._labels import encode, find_classes
+from ._namespace import Array, Device, Namespace, is_array, to_numpy
+from ._validation import as_float_array, check_finite, check_labels
+
+__all__ = ["accuracy", "classification_targets", "is_indicator", "r2", "regression_targets"]
+
+
+def is_indicator(y: Any) -> bool:
+    """Whether ``y`` is 2-D with several columns: a multilabel indicator for a classifier."""
+    shape = tuple(y.shape) if is_array(y) else np.asarray(y).shape
+    return len(shape) == 2 and shape[1] > 1
+
+
+def classification_targets(
+    y: Any, X: Array, *, xp: Namespace, device: Device, fitted: Any, classes: Any
+) -> tuple[Array, dict[str, Any], np.ndarray[Any, Any] | None]:
+    """0/1 targets on the device, the attributes they imply (``classes_``,
+    ``out_activation_``), and the host labels to stratify on (None for multilabel).
+
+    ``fitted`` are the classes of a model being continued (or None); ``classes`` those a
+    first ``partial_fit`` announces.
+    """
+    n_samples = X.shape[0]
+    if is_indicator(y):
+        indicator = as_float_array(y, xp=xp, device=device, name="y", dtype=X.dtype)
+        if indicator.shape[0] != n_samples:
+            raise ValueError(
+                f"X has {n_samples} samples but y has {indicator.shape[0]}; they must match."
+            )
+        values = to_numpy(indicator)
+        if not np.all((values == 0) | (values == 1)):
+            raise ValueError("A 2-D y must be a 0/1 multilabel indicator matrix.")
+        labels = np.arange(indicator.shape[1])
+        if fitted is not None and not np.array_equal(labels, fitted):
+            raise ValueError(
+                f"y has {labels.shape[0]} labels but the model was fitted with {fitted.shape[0]}."
+            )
+        return indicator, {"classes_": labels, "out_activation_": "logistic"}, None
+
+    labels = check_labels(y, n_samples)
+    if fitted is not None:
+        if classes is not None and not np.array_equal(np.unique(np.asarray(classes)), fitted):
+            raise ValueError(
+                f"classes={np.asarray(classes).tolist()} differs from the classes the model "
+                f"was fitted with, {fitted.tolist()}; fit a new estimator to change them."
+            )
+        classes = fitted
+    known, indices = find_classes(labels, classes)
+    binary = known.shape[0] == 2
+    units = [1] if binary else range(known.shape[0])
+    Y = encode(indices, units, dtype=X.dtype, xp=xp, device=device)
+    out_activation = "logistic" if binary else "softmax"
+    return Y, {"classes_": known, "out_activation_": out_activation}, labels
+
+
+def regression_targets(y: Any, like: Array, *, xp: Namespace, device: Device) -> Array:
+    """``y`` as a finite float array of ``like``'s dtype, 1-D or 2-D, one row per sample."""
+    if y is None:
+        raise ValueError("This estimator requires y to be passed, but the target y is None.")
+    Y = as_float_array(y, xp=xp, device=device, name="y", dtype=like.dtype)
+    if Y.ndim not in (1, 2):
+        raise ValueError(f"y must be 1-D or 2-D, got shape {tuple(Y.shape)}.")
+    if Y.shape[0] != like.shape[0]:
+        raise ValueError(f"X has {like.shape[0]} samples but y has {Y.shape[0]}; they must match.")
+    check_finite(Y, xp=xp, name="y")
+    return Y
+
+
+def accuracy(output: Array, Y: Array, *, out_activation: str, xp: Namespace) -> Array:
+    """The fraction of rows predicted right (every label right, for multilabel)."""
+    if out_activation == "softmax":
+        right = xp.argmax(output, axis=1) == xp.argmax(Y, axis=1)
+    else:
+        right = xp.all((output > 0.5) == (Y > 0.5), axis=1)
+    return xp.mean(xp.astype(right, output.dtype))
+
+
+def r2(Y: Array, predicted: Array, *, xp: Namespace) -> Array:
+    """R² averaged over outputs, as scikit-learn's ``r2_score`` (a constant target that is
+    predicted exactly scores 1, otherwise 0)."""
+    if Y.ndim == 1:
+        Y, predicted = Y[:, None], predicted[:, None]
+    residual = xp.sum((Y - predicted) ** 2, axis=0)
+    total = xp.sum((Y - xp.mean(Y, axis=0)) ** 2, axis=0)
+    constant = total == 0
+    safe_total = xp.where(constant, 1.0, total)
+    exact = xp.astype(residual == 0, residual.dtype)
+    scores = xp.where(constant, exact, 1.0 - residual / safe_total)
+    return xp.mean(scores)
