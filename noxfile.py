@@ -1,29 +1,51 @@
-"""Sessions: tests per backend, lint, typecheck, demo.
+"""Sessions: tests per backend, the oldest supported versions, lint, typecheck, demo, bench.
 
-python -m pip install nox && python -m nox -s tests     # every backend (cupy skips without a GPU)
-python -m nox -s "tests(backend='torch')"               # one backend
+python -m pip install "nox[uv]" && python -m nox -s tests   # every backend (cupy: GPU only)
+python -m nox -s "tests(backend='torch')"                    # one backend
+python -m nox -s oldest                                      # the oldest pins
+
+Environments are made with uv where it is installed (``nox[uv]``): it links packages from one
+cache instead of unpacking torch into every session, which is most of what the test command
+costs in time and disk. Without uv, nox falls back to virtualenv and pip.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.sessions = ["tests", "oldest", "lint", "typecheck"]
 nox.options.error_on_missing_interpreters = True
+nox.options.default_venv_backend = "uv|virtualenv"
 
-# torch 2.13.0's CPU build lies on disk on our machines; any other version downloads a CUDA
-# build of several GB. It is also the autograd oracle of the gradient tests on every backend.
+
+def _backend_table() -> object:
+    """xperceptron/_backends.py, loaded by path: nox runs before the package is installed."""
+    path = Path(__file__).parent / "xperceptron" / "_backends.py"
+    spec = importlib.util.spec_from_file_location("_xperceptron_backends", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+BACKENDS = {b.name: b for b in _backend_table().BACKENDS}  # type: ignore[attr-defined]
+
+# torch 2.13.0's CPU build lies on disk on our machines (pip's find-links); any other version
+# downloads a CUDA build of several GB. It is also the autograd oracle of the gradient tests
+# on every backend. uv does not read pip's configuration: hand it the same wheel folders.
 TORCH = "torch==2.13.0"
-BACKEND_PACKAGES = {
-    "numpy": [],
-    "strict": [],  # array-api-strict comes with the test extra
-    "torch": [],
-    "jax": ["jax"],
-    "cupy": [".[cupy]"],
-}
+UV_ENV = (
+    {"UV_FIND_LINKS": os.environ.get("PIP_FIND_LINKS", "")}
+    if "PIP_FIND_LINKS" in os.environ
+    else {}
+)
 
 
 def _nvidia_gpu() -> str | None:
@@ -37,25 +59,43 @@ def _nvidia_gpu() -> str | None:
     return None
 
 
+def _install(session: nox.Session, *packages: str) -> None:
+    session.install(*packages, env=UV_ENV)
+
+
+def _pytest(session: nox.Session, backends: str, *, doctests: bool) -> None:
+    args = ["-p", "no:cacheprovider", *session.posargs]
+    if doctests:  # the docstring examples run on NumPy
+        args += ["--doctest-modules", "xperceptron", "tests"]
+    session.run("pytest", *args, env={"XPERCEPTRON_BACKENDS": backends})
+
+
 @nox.session
-@nox.parametrize("backend", list(BACKEND_PACKAGES))
+@nox.parametrize("backend", list(BACKENDS))
 def tests(session: nox.Session, backend: str) -> None:
     """The test suite on one backend (XPERCEPTRON_BACKENDS selects it in tests/conftest.py)."""
-    if backend == "cupy":
+    if BACKENDS[backend].gpu:
         missing = _nvidia_gpu()
         if missing is not None:
-            session.skip(f"cupy backend skipped: no NVIDIA GPU on this machine ({missing})")
-    session.install("-e", ".[test]", TORCH, *BACKEND_PACKAGES[backend])
-    args = ["-p", "no:cacheprovider", *session.posargs]
-    if backend == "numpy":  # the docstring examples run on NumPy
-        args += ["--doctest-modules", "xperceptron", "tests"]
-    session.run("pytest", *args, env={"XPERCEPTRON_BACKENDS": backend})
+            session.skip(f"{backend} backend skipped: no NVIDIA GPU on this machine ({missing})")
+    _install(session, "-e", ".[test]", TORCH, *BACKENDS[backend].test_packages)
+    _pytest(session, backend, doctests=backend == "numpy")
+
+
+@nox.session(venv_backend="uv")
+def oldest(session: nox.Session) -> None:
+    """The numpy and strict suites on the oldest versions pyproject.toml allows: uv resolves
+    every direct dependency (numpy, array-api-compat, the test extra) to its lowest bound."""
+    _install(session, "--resolution=lowest-direct", "-e", ".[test]", TORCH)
+    versions = "import numpy, array_api_compat as c; print(numpy.__version__, c.__version__)"
+    session.run("python", "-c", versions)
+    _pytest(session, "numpy,strict", doctests=False)
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff: lint and formatting."""
-    session.install("ruff==0.17.6")  # pinned: formatting changes between releases
+    _install(session, "ruff==0.17.6")  # pinned: formatting changes between releases
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
 
@@ -63,14 +103,14 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict over the package."""
-    session.install("-e", ".[typecheck]", "mypy==2.4.1")
+    _install(session, "-e", ".[typecheck]", "mypy==2.4.1")
     session.run("mypy")
 
 
 @nox.session
 def demo(session: nox.Session) -> None:
     """Install the package and run the tutorial through the console script."""
-    session.install(".")
+    _install(session, ".")
     session.run("xperceptron", "demo")
 
 
@@ -80,7 +120,5 @@ def bench(session: nox.Session) -> None:
     JSON and Markdown written to benchmarks/results/. Arguments after -- go to run.py:
     python -m nox -s bench -- --quick --out /tmp/bench."""
     extras = ".[test,cupy]" if _nvidia_gpu() is None else ".[test]"
-    session.install(extras, TORCH)
-    if any("jax" in arg for arg in session.posargs):  # jax is opt-in: --backends ...,jax
-        session.install("jax")
+    _install(session, extras, TORCH, "jax")
     session.run("python", "benchmarks/run.py", *session.posargs)

@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from xperceptron._backends import BACKENDS
+
 __all__ = [
     "BACKEND_NAMES",
     "Backend",
@@ -33,8 +35,9 @@ __all__ = [
     "summarize",
 ]
 
-BACKEND_NAMES = ("numpy", "torch", "jax", "cupy", "torch-cuda")
-"""xperceptron backends the suite knows; ``torch`` is PyTorch on the CPU."""
+BACKEND_NAMES = (*(b.name for b in BACKENDS if b.benchmarked), "torch-cuda")
+"""xperceptron backends the suite knows (the package's table, less array-api-strict);
+``torch`` is PyTorch on the CPU, ``torch-cuda`` on the GPU."""
 
 DEFAULT_OFF = {"jax": "opt-in (eager JAX dispatch is slow): pass --backends ...,jax"}
 

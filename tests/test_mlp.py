@@ -10,8 +10,8 @@ import pytest
 
 from xperceptron import ConvergenceWarning, MLPClassifier, MLPRegressor, NotFittedError
 from xperceptron._namespace import default_float_dtype, to_numpy
-from xperceptron.initializers import glorot_uniform
 from xperceptron._training import validation_split as _split
+from xperceptron.initializers import glorot_uniform
 from xperceptron.network import value_and_grad
 from xperceptron.optimizers import adam, apply_updates
 

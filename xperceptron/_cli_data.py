@@ -9,9 +9,10 @@ from typing import Any
 
 import numpy as np
 
+from ._backends import NAMES
 from .datasets import GATES, logic_gate
 
-BACKENDS = ("numpy", "torch", "cupy", "jax", "strict")
+BACKENDS = NAMES
 SKLEARN_DATASETS = {
     "iris": "classification",
     "digits": "classification",

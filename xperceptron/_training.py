@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple, Protocol
 
 import numpy as np
@@ -88,12 +88,15 @@ class Progress:
             if not isinstance(data[name], int | float) or isinstance(data[name], bool):
                 raise ValueError(f"progress {name} must be a number, got {data[name]!r}.")
         for name in ("loss_curve", "validation_scores"):
-            values = data[name]
-            if not isinstance(values, list) or not all(
-                isinstance(v, int | float) and not isinstance(v, bool) for v in values
+            curve = data[name]
+            if not isinstance(curve, list) or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) for v in curve
             ):
                 raise ValueError(f"progress {name} must be a list of numbers.")
-        return cls(**{k: (list(v) if isinstance(v, list) else v) for k, v in data.items()})
+        fields: dict[str, Any] = {
+            k: (list(v) if isinstance(v, list) else v) for k, v in data.items()
+        }
+        return cls(**fields)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -398,7 +401,7 @@ def _explain(action: str, progress: Progress, rule: StopRule, *, validation: boo
     )
 
 
-def params_of(pairs: Sequence[tuple[Array, Array]]) -> list[Array]:
+def params_of(pairs: Iterable[tuple[Array, Array]]) -> list[Array]:
     """``[(W0, b0), (W1, b1), ...]`` as the flat list the loop works on."""
     return [a for pair in pairs for a in pair]
 

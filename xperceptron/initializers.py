@@ -33,7 +33,7 @@ def check_random_state(random_state: int | np.random.Generator | None) -> np.ran
     if isinstance(random_state, np.random.Generator):
         return random_state
     if is_random_state(random_state):
-        return np.random.default_rng(random_state)  # type: ignore[arg-type]
+        return np.random.default_rng(random_state)
     raise ValueError(
         f"random_state must be None, an int or a numpy.random.Generator, got {random_state!r}."
     )

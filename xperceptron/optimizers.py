@@ -55,18 +55,19 @@ class Optimizer(NamedTuple):
 class SGDState(NamedTuple):
     velocities: list[Array]
 
-    ARRAYS = ("velocities",)
-
 
 class AdamState(NamedTuple):
     step: int  # a Python int eagerly; under jax.jit an integer array
     first_moments: list[Array]
     second_moments: list[Array]
 
-    ARRAYS = ("first_moments", "second_moments")
 
-
-_STATES: dict[str, Any] = {cls.__name__: cls for cls in (SGDState, AdamState)}
+# Each state's kind -> its class and the fields that hold one array per parameter (the
+# other fields are Python ints).
+_STATES: dict[str, tuple[Any, tuple[str, ...]]] = {
+    "SGDState": (SGDState, ("velocities",)),
+    "AdamState": (AdamState, ("first_moments", "second_moments")),
+}
 
 
 def _zeros_like(params: Sequence[Array]) -> list[Array]:
@@ -176,9 +177,10 @@ def state_to_checkpoint(state: Any) -> tuple[dict[str, Any], dict[str, np.ndarra
     """An optimizer state as JSON-able metadata (its kind, its counters) and host arrays
     named ``{field}_{i}``, one per parameter."""
     arrays: dict[str, np.ndarray[Any, Any]] = {}
-    meta: dict[str, Any] = {"kind": type(state).__name__}
+    kind = type(state).__name__
+    meta: dict[str, Any] = {"kind": kind}
     for field, value in state._asdict().items():
-        if field in state.ARRAYS:
+        if field in _STATES[kind][1]:
             arrays.update({f"{field}_{i}": to_numpy(v) for i, v in enumerate(value)})
         else:
             meta[field] = int(to_numpy(value)) if not isinstance(value, int) else value
@@ -197,12 +199,12 @@ def restore_state(
         For an unknown kind, or a counter that is not a non-negative int.
     """
     kind = meta.get("kind")
-    cls = _STATES.get(kind) if isinstance(kind, str) else None
-    if cls is None:
+    if not isinstance(kind, str) or kind not in _STATES:
         raise ValueError(f"unknown optimizer state {kind!r}; known: {sorted(_STATES)}.")
+    cls, array_fields = _STATES[kind]
     values: dict[str, Any] = {}
     for field in cls._fields:
-        if field in cls.ARRAYS:
+        if field in array_fields:
             values[field] = [read(f"{field}_{i}", tuple(s)) for i, s in enumerate(shapes)]
             continue
         count = meta.get(field)
