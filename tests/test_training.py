@@ -1,0 +1,178 @@
+"""The training engine alone: its stopping rule as pure functions, and its seams replaced
+one at a time (a batch source, a gradient combiner) without touching the rest."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+from xperceptron import ConvergenceWarning, MLPRegressor
+from xperceptron._namespace import to_numpy
+from xperceptron._training import (
+    LOCAL,
+    InMemoryBatches,
+    Network,
+    Progress,
+    StopRule,
+    TrainingState,
+    make_step,
+    next_epoch,
+    record_epoch,
+    train,
+)
+from xperceptron.initializers import glorot_uniform
+from xperceptron.optimizers import sgd
+
+
+# ------------------------------------------------------------------ the stopping rule
+def test_record_epoch_counts_and_tracks_the_best_loss_without_changing_its_input():
+    start = Progress(0.1)
+    after, best = record_epoch(start, 2.0, 50, None, tol=0.1)
+    assert (after.n_iter, after.t, after.loss_curve, after.best_loss) == (1, 50, [2.0], 2.0)
+    assert after.no_improvement == 0
+    assert best is False
+    assert start == Progress(0.1)  # pure: the input is untouched
+    worse, _ = record_epoch(after, 1.95, 50, None, tol=0.1)  # better, but by less than tol
+    assert worse.no_improvement == 1
+    assert worse.best_loss == 1.95
+
+
+def test_record_epoch_on_a_validation_score_marks_the_best_epochs():
+    progress, best = record_epoch(Progress(0.1), 1.0, 10, 0.5, tol=0.0)
+    assert best
+    assert progress.best_validation_score == 0.5
+    assert progress.validation_scores == [0.5]
+    progress, best = record_epoch(progress, 0.9, 10, 0.4, tol=0.0)
+    assert not best
+    assert progress.no_improvement == 1
+    assert progress.best_validation_score == 0.5
+
+
+@pytest.mark.parametrize(
+    ("schedule", "no_improvement", "learning_rate", "expected"),
+    [
+        ("constant", 3, 0.1, (0.1, "go")),
+        ("constant", 4, 0.1, (0.1, "stop")),
+        ("adaptive", 4, 0.1, (0.02, "reduced")),
+        ("adaptive", 4, 1e-6, (1e-6, "stop")),
+        ("invscaling", 0, 0.1, (0.1 / (100 + 1) ** 0.5, "go")),
+    ],
+)
+def test_next_epoch_sets_the_rate_and_decides(schedule, no_improvement, learning_rate, expected):
+    rule = StopRule(tol=1e-4, n_iter_no_change=3, schedule=schedule, learning_rate_init=0.1)
+    progress = Progress(learning_rate, t=100, no_improvement=no_improvement)
+    after, action = next_epoch(progress, rule)
+    assert (after.learning_rate, action) == pytest.approx(expected)
+    assert after.no_improvement == (0 if action == "reduced" else no_improvement)
+
+
+def test_an_infinite_patience_never_stops():
+    rule = StopRule(tol=1e-4, n_iter_no_change=math.inf)
+    _, action = next_epoch(Progress(0.1, no_improvement=10**9), rule)
+    assert action == "go"
+
+
+def test_progress_round_trips_through_json_and_refuses_bad_fields():
+    progress = Progress(0.01, n_iter=3, t=30, loss_curve=[3.0, 2.0, 1.0], best_loss=1.0)
+    assert Progress.from_json(progress.to_json()) == progress
+    bad = {**progress.to_json(), "n_iter": -1}
+    with pytest.raises(ValueError, match="n_iter must be an int >= 0"):
+        Progress.from_json(bad)
+    with pytest.raises(ValueError, match="unexpected fields"):
+        Progress.from_json({**progress.to_json(), "extra": 1})
+    with pytest.raises(ValueError, match="loss_curve must be a list of numbers"):
+        Progress.from_json({**progress.to_json(), "loss_curve": ["1.0"]})
+
+
+# ------------------------------------------------------------------ the seams
+def _run(backend, *, batches=None, combine=LOCAL, learning_rate=0.05, n_epochs=3):
+    rng = np.random.default_rng(0)
+    X = backend.asarray(rng.normal(size=(40, 3)))
+    Y = backend.asarray(rng.normal(size=(40, 2)))
+    pairs = glorot_uniform([3, 5, 2], activation="tanh", rng=np.random.default_rng(1),
+                           dtype=X.dtype, device=backend.device, xp=backend.xp)  # fmt: skip
+    params = [a for pair in pairs for a in pair]
+    optimizer = sgd(momentum=0.0)
+    in_place = False
+    step = make_step(Network("tanh", "identity", 0.0), optimizer, combine=combine,
+                     in_place=in_place, xp=backend.xp)  # fmt: skip
+    source = batches(X, Y) if batches else InMemoryBatches(
+        X, Y, 10, shuffle=False, xp=backend.xp, device=backend.device
+    )  # fmt: skip
+    state = TrainingState(params, optimizer.init(params), Progress(learning_rate), rng)
+    rule = StopRule(tol=0.0, n_iter_no_change=math.inf)
+    return train(state, step=step, batches=source, rule=rule, n_epochs=n_epochs,
+                 in_place=in_place, xp=backend.xp, combine=combine)  # fmt: skip
+
+
+class _Chunks:
+    """Another batch source: a stream of host chunks, moved to the device one at a time."""
+
+    def __init__(self, X, Y, backend):
+        self.host = to_numpy(X), to_numpy(Y)
+        self.backend = backend
+        self.n_samples = X.shape[0]
+
+    def epoch(self, rng):
+        X, Y = self.host
+        for start in range(0, self.n_samples, 10):
+            yield (
+                self.backend.asarray(X[start : start + 10]),
+                self.backend.asarray(Y[start : start + 10]),
+            )
+
+
+class _Halving:
+    """Another combiner: gradients halved (as if averaged with a second process's zeros)."""
+
+    def gradients(self, grads, n_batch):
+        return [g * 0.5 for g in grads]
+
+    def mean(self, total, n_samples):
+        return float(total) / n_samples
+
+
+def test_a_streamed_batch_source_trains_as_the_in_memory_one(backend):
+    ours = _run(backend)
+    streamed = _run(backend, batches=lambda X, Y: _Chunks(X, Y, backend))
+    assert streamed.state.progress.loss_curve == ours.state.progress.loss_curve
+    for a, b in zip(streamed.state.params, ours.state.params, strict=True):
+        np.testing.assert_array_equal(to_numpy(a), to_numpy(b))
+
+
+def test_the_combiner_sees_every_batch_gradient(backend):
+    # Plain SGD: halving each gradient is halving the learning rate. (On JAX one run is
+    # compiled and the other, with a combiner of its own, eager: equal to rounding.)
+    halved = _run(backend, combine=_Halving(), learning_rate=0.05)
+    slower = _run(backend, learning_rate=0.025)
+    for a, b in zip(halved.state.params, slower.state.params, strict=True):
+        np.testing.assert_allclose(to_numpy(a), to_numpy(b), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(
+        halved.state.progress.loss_curve, slower.state.progress.loss_curve, rtol=1e-12
+    )
+    different = _run(backend, learning_rate=0.05)
+    assert different.state.progress.loss_curve != slower.state.progress.loss_curve
+
+
+def test_train_leaves_the_state_it_was_given_alone(backend):
+    outcome = _run(backend)
+    assert outcome.state.progress.n_iter == 3
+    assert not outcome.diverged
+    assert not outcome.stopped
+    again = _run(backend)
+    assert again.state.progress.loss_curve == outcome.state.progress.loss_curve
+
+
+def test_verbose_runs_report_through_the_log_seam(capsys):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, 2)), rng.normal(size=30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        MLPRegressor(
+            (3,), solver="sgd", learning_rate="adaptive", learning_rate_init=1e-5,
+            n_iter_no_change=1, max_iter=5, random_state=0, verbose=True,
+        ).fit(X, y)  # fmt: skip
+    assert "Setting learning rate to" in capsys.readouterr().out
