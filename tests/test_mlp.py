@@ -10,7 +10,7 @@ import pytest
 
 from xperceptron import ConvergenceWarning, MLPClassifier, MLPRegressor, NotFittedError
 from xperceptron._namespace import default_float_dtype, to_numpy
-from xperceptron._training import validation_split as _split
+from xperceptron._targets import validation_split as _split
 from xperceptron.initializers import glorot_uniform
 from xperceptron.network import value_and_grad
 from xperceptron.optimizers import adam, apply_updates

@@ -18,7 +18,7 @@ import numpy as np
 from . import __version__
 from ._cli_data import BACKENDS, CLIError, backend, load_data, read_csv, to_backend
 from ._namespace import get_namespace, to_numpy
-from ._training import validation_split
+from ._targets import validation_split
 from .activations import ACTIVATIONS
 from .datasets import GATES, logic_gate
 from .exceptions import ConvergenceWarning
@@ -241,31 +241,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="xperceptron",
-        description="Perceptrons and MLPs trained by backprop on any array API backend. "
-        "With no command, runs the demo.",
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    demo = commands.add_parser(
-        "demo",
-        help="the tutorial: a perceptron learns the AND gate from w = [0.4, 0.2], b = 1",
-        description="The classic tutorial, told step by step: a single perceptron with sigmoid "
-        "output and threshold learns a logic gate from the weights 0.4, 0.2 and bias 1.",
-    )
-    demo.add_argument(
-        "--gate",
-        choices=sorted(GATES),
-        default="and",
-        help="the logic gate to learn (default: and)",
-    )
-    demo.add_argument("--learning-rate", type=float, default=0.1, help="default: 0.1")
-    demo.add_argument("--max-iter", type=int, default=1000, help="default: 1000")
-    demo.add_argument("--threshold", type=float, default=0.5, help="default: 0.5")
-    demo.set_defaults(run=_demo)
-
+def _add_train(commands: Any) -> None:
     train = commands.add_parser(
         "train",
         help="fit a perceptron or an MLP on built-in data or a CSV file, on any backend",
@@ -294,6 +270,33 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--verbose", action="store_true", help="show progress per epoch")
     train.set_defaults(run=_train)
 
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="xperceptron",
+        description="Perceptrons and MLPs trained by backprop on any array API backend. "
+        "With no command, runs the demo.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    demo = commands.add_parser(
+        "demo",
+        help="the tutorial: a perceptron learns the AND gate from w = [0.4, 0.2], b = 1",
+        description="The classic tutorial, told step by step: a single perceptron with sigmoid "
+        "output and threshold learns a logic gate from the weights 0.4, 0.2 and bias 1.",
+    )
+    demo.add_argument(
+        "--gate",
+        choices=sorted(GATES),
+        default="and",
+        help="the logic gate to learn (default: and)",
+    )
+    demo.add_argument("--learning-rate", type=float, default=0.1, help="default: 0.1")
+    demo.add_argument("--max-iter", type=int, default=1000, help="default: 1000")
+    demo.add_argument("--threshold", type=float, default=0.5, help="default: 0.5")
+    demo.set_defaults(run=_demo)
+
+    _add_train(commands)
     predict_cmd = commands.add_parser(
         "predict",
         help="apply a saved checkpoint to a CSV file",

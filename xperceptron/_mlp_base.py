@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import itertools
 import math
 from typing import Any, ClassVar
 
 import numpy as np
 
 from ._base import BaseEstimator
-from ._namespace import Array, Device, Namespace, get_namespace, is_writeable, to_numpy
+from ._mlp_checkpoint import MLPCheckpoints
+from ._namespace import Array, Device, Namespace, get_namespace, is_writeable
+from ._targets import validation_split
 from ._training import (
     InMemoryBatches,
     Network,
@@ -28,7 +29,6 @@ from ._training import (
     make_step,
     params_of,
     train,
-    validation_split,
 )
 from ._validation import (
     BOOLEAN,
@@ -47,7 +47,7 @@ from .callbacks import Epoch, ProgressBar
 from .exceptions import ConvergenceWarning, DivergenceError, warn
 from .initializers import check_random_state, glorot_uniform, is_random_state
 from .network import forward, predict
-from .optimizers import SCHEDULES, SOLVERS, adam, restore_state, sgd, state_to_checkpoint
+from .optimizers import SCHEDULES, SOLVERS, adam, sgd
 
 __all__ = ["BaseMLP"]
 
@@ -88,7 +88,7 @@ class _Run:
     incremental: bool  # partial_fit: one epoch, the optimizer state kept
 
 
-class BaseMLP(BaseEstimator):
+class BaseMLP(MLPCheckpoints, BaseEstimator):
     """What :class:`MLPClassifier` and :class:`MLPRegressor` share."""
 
     # Fitted attributes (set by fit): arrays in X's namespace, on X's device.
@@ -411,54 +411,6 @@ class BaseMLP(BaseEstimator):
         self._optimizer_state = state.opt_state
         self._progress = progress
         self._rng = state.rng
-
-    # ------------------------------------------------------------------ checkpoints
-    _TARGET_ATTRIBUTES: tuple[str, ...] = ("out_activation_",)
-
-    def _checkpoint(self) -> tuple[dict[str, Any], dict[str, np.ndarray[Any, Any]]]:
-        """What :func:`xperceptron.save` writes: JSON-able metadata and NumPy arrays."""
-        optimizer, arrays = state_to_checkpoint(self._optimizer_state)
-        for i, (W, b) in enumerate(zip(self.coefs_, self.intercepts_, strict=True)):
-            arrays[f"coefs_{i}"], arrays[f"intercepts_{i}"] = to_numpy(W), to_numpy(b)
-        meta = {
-            "layer_sizes": [self.n_features_in_, *(W.shape[1] for W in self.coefs_)],
-            "targets": {name: getattr(self, name) for name in self._TARGET_ATTRIBUTES},
-            "progress": self._progress.to_json(),
-            "optimizer": optimizer,
-            "rng": self._rng.bit_generator.state,
-        }
-        return meta, arrays
-
-    def _restore(
-        self, meta: dict[str, Any], arrays: dict[str, np.ndarray[Any, Any]], *, to_device: Any
-    ) -> None:
-        """Set the fitted state from :meth:`_checkpoint` 's output, checked first."""
-        layer_sizes = [int(n) for n in meta["layer_sizes"]]
-        expected_sizes = [layer_sizes[0], *self._hidden_sizes(), layer_sizes[-1]]
-        if layer_sizes != expected_sizes:
-            raise ValueError(
-                f"layer sizes {layer_sizes} do not match hidden_layer_sizes="
-                f"{self.hidden_layer_sizes!r}."
-            )
-        shapes: dict[str, tuple[int, ...]] = {}
-        for i, (fan_in, fan_out) in enumerate(itertools.pairwise(layer_sizes)):
-            shapes[f"coefs_{i}"], shapes[f"intercepts_{i}"] = (fan_in, fan_out), (fan_out,)
-        params = [to_device(arrays, name, shape) for name, shape in shapes.items()]
-        state = restore_state(
-            meta["optimizer"], lambda name, shape: to_device(arrays, name, shape),
-            list(shapes.values()),
-        )  # fmt: skip
-        progress = Progress.from_json(meta["progress"])
-        rng = np.random.default_rng()
-        rng.bit_generator.state = meta["rng"]
-        targets = dict(meta["targets"])
-        self._restore_targets(targets, arrays)
-        self._commit(TrainingState(params, state, progress, rng), targets, layer_sizes)
-
-    def _restore_targets(
-        self, targets: dict[str, Any], arrays: dict[str, np.ndarray[Any, Any]]
-    ) -> None:
-        """Subclasses add what their targets need (the classifier's ``classes_``)."""
 
     def _batch_size(self, n_samples: int) -> int:
         batch_size: Any = self.batch_size

@@ -1,5 +1,5 @@
-"""What the MLPs learn to predict: targets encoded on the device, and the scores of the
-held-out split (accuracy, R²) computed there."""
+"""What the MLPs learn to predict: targets encoded on the device, the held-out split, and
+its scores (accuracy, R²) computed on the device."""
 
 from __future__ import annotations
 
@@ -11,7 +11,14 @@ from ._labels import encode, find_classes
 from ._namespace import Array, Device, Namespace, is_array, to_numpy
 from ._validation import as_float_array, check_finite, check_labels
 
-__all__ = ["accuracy", "classification_targets", "is_indicator", "r2", "regression_targets"]
+__all__ = [
+    "accuracy",
+    "classification_targets",
+    "is_indicator",
+    "r2",
+    "regression_targets",
+    "validation_split",
+]
 
 
 def is_indicator(y: Any) -> bool:
@@ -96,3 +103,29 @@ def r2(Y: Array, predicted: Array, *, xp: Namespace) -> Array:
     exact = xp.astype(residual == 0, residual.dtype)
     scores = xp.where(constant, exact, 1.0 - residual / safe_total)
     return xp.mean(scores)
+
+
+def validation_split(
+    n_samples: int,
+    validation_fraction: float,
+    strata: np.ndarray[Any, Any] | None,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Training and validation indices, stratified on ``strata`` when every class can give
+    a sample to each side."""
+    n_valid = int(np.ceil(validation_fraction * n_samples))
+    if not 1 <= n_valid < n_samples:
+        raise ValueError(
+            f"validation_fraction={validation_fraction} leaves {n_valid} of {n_samples} "
+            "samples for validation; early stopping needs at least one on each side."
+        )
+    order = rng.permutation(n_samples)
+    if strata is not None:
+        _, counts = np.unique(strata, return_counts=True)
+        if counts.min() >= 2 and n_valid >= counts.shape[0]:
+            # Group the shuffled samples by class, then take evenly spaced positions: each
+            # class gives its share (to within one) and which members it gives is random.
+            order = order[np.argsort(strata[order], kind="stable")]
+    picks = np.zeros(n_samples, dtype=bool)
+    picks[((np.arange(n_valid) + 0.5) * n_samples / n_valid).astype(np.int64)] = True
+    return np.sort(order[~picks]), np.sort(order[picks])

@@ -44,7 +44,6 @@ __all__ = [
     "record_epoch",
     "run_epoch",
     "train",
-    "validation_split",
 ]
 
 
@@ -404,29 +403,3 @@ def _explain(action: str, progress: Progress, rule: StopRule, *, validation: boo
 def params_of(pairs: Iterable[tuple[Array, Array]]) -> list[Array]:
     """``[(W0, b0), (W1, b1), ...]`` as the flat list the loop works on."""
     return [a for pair in pairs for a in pair]
-
-
-def validation_split(
-    n_samples: int,
-    validation_fraction: float,
-    strata: np.ndarray[Any, Any] | None,
-    rng: np.random.Generator,
-) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """Training and validation indices, stratified on ``strata`` when every class can give
-    a sample to each side."""
-    n_valid = int(np.ceil(validation_fraction * n_samples))
-    if not 1 <= n_valid < n_samples:
-        raise ValueError(
-            f"validation_fraction={validation_fraction} leaves {n_valid} of {n_samples} "
-            "samples for validation; early stopping needs at least one on each side."
-        )
-    order = rng.permutation(n_samples)
-    if strata is not None:
-        _, counts = np.unique(strata, return_counts=True)
-        if counts.min() >= 2 and n_valid >= counts.shape[0]:
-            # Group the shuffled samples by class, then take evenly spaced positions: each
-            # class gives its share (to within one) and which members it gives is random.
-            order = order[np.argsort(strata[order], kind="stable")]
-    picks = np.zeros(n_samples, dtype=bool)
-    picks[((np.arange(n_valid) + 0.5) * n_samples / n_valid).astype(np.int64)] = True
-    return np.sort(order[~picks]), np.sort(order[picks])
