@@ -21,7 +21,15 @@ import time
 import numpy as np
 from _peers import synthetic_classification
 
-from xperceptron import MLPClassifier, activations, losses, mlp, network, optimizers
+from xperceptron import (
+    MLPClassifier,
+    _mlp_base,
+    _training,
+    activations,
+    losses,
+    network,
+    optimizers,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,8 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     clf.partial_fit(X, y, classes=np.arange(sizes[-1]))  # untimed: weights, state, caches
     functions = [
-        mlp.BaseMLP._fit,
-        mlp.BaseMLP._epochs,
+        _mlp_base.BaseMLP._fit,
+        _training.train,
+        _training.run_epoch,
+        _training.InMemoryBatches.epoch,
         network.value_and_grad,
         network._propagate,
         network._affine,

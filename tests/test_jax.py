@@ -167,21 +167,28 @@ def test_the_documented_training_step_compiles_and_learns(jax_backend, capsys):
 
 def test_estimators_compile_their_step_and_keep_the_eager_result(jax_backend):
     from xperceptron import ConvergenceWarning, MLPClassifier
+    from xperceptron._mlp_base import _shared_step
     from xperceptron._namespace import to_numpy
+    from xperceptron._training import Network
 
     rng = np.random.default_rng(0)
     X_host = rng.normal(size=(90, 4))
     y_host = (X_host[:, 0] + X_host[:, 1] > 0).astype(int)
+    X, y = jax_backend.asarray(X_host), jax_backend.asarray(y_host)
     kwargs = {"hidden_layer_sizes": (8,), "max_iter": 5, "batch_size": 32, "random_state": 0,
               "tol": 0.0}  # fmt: skip
     with pytest.warns(ConvergenceWarning):
-        on_jax = MLPClassifier(**kwargs).fit(
-            jax_backend.asarray(X_host), jax_backend.asarray(y_host)
-        )
+        on_jax = MLPClassifier(**kwargs).fit(X, y)
+    hits = _shared_step.cache_info().hits
+    with pytest.warns(ConvergenceWarning):
+        again = MLPClassifier(**kwargs).fit(X, y)  # a second estimator reuses the compiled step
+    assert _shared_step.cache_info().hits == hits + 1
+    adam = ("adam", 0.9, True, 0.9, 0.999, 1e-8)
+    step = _shared_step(Network("relu", "logistic", 1e-4), adam, False, jax_backend.xp)
+    assert hasattr(step, "lower")  # a jax.jit-compiled function
     with pytest.warns(ConvergenceWarning):
         on_numpy = MLPClassifier(**kwargs).fit(X_host, y_host)
-    assert on_jax._step_cache[1] is not None
-    assert type(on_jax._step_cache[1]).__name__ != "function"  # a jax.jit wrapper
+    assert again.loss_curve_ == on_jax.loss_curve_
     for ours, theirs in zip(on_jax.coefs_, on_numpy.coefs_, strict=True):
         np.testing.assert_allclose(to_numpy(ours), theirs, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(on_jax.loss_curve_, on_numpy.loss_curve_, rtol=1e-10)

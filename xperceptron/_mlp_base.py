@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import math
 from typing import Any, ClassVar
 
@@ -71,6 +72,17 @@ def _callbacks_ok(callbacks: Any) -> bool:
 
 def _float(low: float | None, high: float | None, closed: str) -> list[Any]:
     return [Interval("real", low, high, closed=closed)]
+
+
+def _optimizer(
+    solver: str, momentum: float, nesterov: bool, beta_1: float, beta_2: float, epsilon: float
+) -> Any:
+    return sgd(momentum, nesterov) if solver == "sgd" else adam(beta_1, beta_2, epsilon)
+
+
+@functools.lru_cache(maxsize=32)
+def _shared_step(network: Network, solver: tuple[Any, ...], in_place: bool, xp: Namespace) -> Any:
+    return make_step(network, _optimizer(*solver), in_place=in_place, xp=xp)
 
 
 @dataclasses.dataclass
@@ -182,12 +194,6 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.callbacks = callbacks
 
-    def __getstate__(self) -> dict[str, Any]:
-        """Pickle without the compiled training step (a cache, rebuilt on the next fit)."""
-        state = self.__dict__.copy()
-        state.pop("_step_cache", None)
-        return state
-
     def _hidden_sizes(self) -> tuple[int, ...]:
         sizes = self.hidden_layer_sizes
         return (int(sizes),) if is_int(sizes) else tuple(int(s) for s in sizes)
@@ -269,9 +275,8 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
         return _Run(xp, device, X, Y, layer_sizes, targets, strata, reuse, incremental)
 
     def _optimizer(self) -> Any:
-        if self.solver == "sgd":
-            return sgd(self.momentum, self.nesterovs_momentum)
-        return adam(self.beta_1, self.beta_2, self.epsilon)
+        return _optimizer(self.solver, self.momentum, self.nesterovs_momentum, self.beta_1,
+                          self.beta_2, self.epsilon)  # fmt: skip
 
     def _start(self, run: _Run) -> TrainingState:
         """The state training starts from: the fitted one, or new weights from the seed."""
@@ -319,15 +324,12 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
         return X_train, Y_train, validate
 
     def _step(self, run: _Run, in_place: bool) -> Any:
-        """The training step, compiled once per estimator and configuration on JAX."""
+        """The training step: one per configuration, shared by every estimator (on JAX a
+        compiled step, so clones and ``partial_fit`` calls compile once per batch shape)."""
         network = Network(self.activation, run.targets["out_activation_"], float(self.alpha))
-        key = (network, self.solver, self.momentum, self.nesterovs_momentum, self.beta_1,
-               self.beta_2, self.epsilon, in_place, run.xp)  # fmt: skip
-        cached = getattr(self, "_step_cache", None)
-        if cached is None or cached[0] != key:
-            step = make_step(network, self._optimizer(), in_place=in_place, xp=run.xp)
-            self._step_cache = cached = (key, step)
-        return cached[1]
+        solver = (self.solver, float(self.momentum), bool(self.nesterovs_momentum),
+                  float(self.beta_1), float(self.beta_2), float(self.epsilon))  # fmt: skip
+        return _shared_step(network, solver, in_place, run.xp)
 
     def _stop_rule(self) -> StopRule:
         schedule = self.learning_rate if self.solver == "sgd" else "constant"
