@@ -11,16 +11,13 @@ import pytest
 
 from xperceptron import ConvergenceWarning, MLPRegressor
 from xperceptron._namespace import to_numpy
+from xperceptron._stopping import Progress, StopRule, next_epoch, record_epoch
 from xperceptron._training import (
     LOCAL,
     InMemoryBatches,
     Network,
-    Progress,
-    StopRule,
     TrainingState,
     make_step,
-    next_epoch,
-    record_epoch,
     train,
 )
 from xperceptron.initializers import glorot_uniform

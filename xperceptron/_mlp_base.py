@@ -19,13 +19,12 @@ import numpy as np
 from ._base import BaseEstimator
 from ._mlp_checkpoint import MLPCheckpoints
 from ._namespace import Array, Device, Namespace, get_namespace, is_writeable
+from ._stopping import Progress, StopRule
 from ._targets import validation_split
 from ._training import (
     InMemoryBatches,
     Network,
     Outcome,
-    Progress,
-    StopRule,
     TrainingState,
     make_step,
     params_of,

@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 
 from ._namespace import to_numpy
-from ._training import Progress, TrainingState
+from ._stopping import Progress
+from ._training import TrainingState
 from .optimizers import restore_state, state_to_checkpoint
 
 __all__ = ["MLPCheckpoints"]

@@ -28,10 +28,10 @@ __all__ = [
     "get_namespace",
     "host_dtype",
     "is_array",
-    "is_numpy_array",
     "is_writeable",
     "namespace_name",
     "namespace_of",
+    "numpy_ones_like",
     "to_numpy",
 ]
 
@@ -139,16 +139,26 @@ def to_numpy(a: Array) -> np.ndarray[Any, Any]:
     return np.from_dlpack(a)
 
 
-def is_numpy_array(a: Array) -> bool:
-    """Whether ``a`` is a NumPy array (where BLAS products beat NumPy's own reductions)."""
-    return bool(array_api_compat.is_numpy_array(a))
+def numpy_ones_like(a: Array, shape: tuple[int, ...]) -> np.ndarray[Any, Any] | None:
+    """A fresh ones array of ``shape`` and ``a``'s dtype where ``a`` is a NumPy array (for
+    sums as BLAS products), else ``None``. NumPy's own ``ones`` directly: this is asked per
+    layer and per batch, and the wrapped namespace's costs twice as much."""
+    return np.ones(shape, dtype=a.dtype) if isinstance(a, np.ndarray) else None
 
 
-def compile_step(fn: Any, *, xp: Namespace) -> Any:
-    """``fn`` compiled with ``jax.jit`` where ``xp`` is JAX's namespace (one compile per
-    input shape), else ``fn`` itself: other namespaces run eagerly."""
+def compile_step(
+    fn: Any,
+    *,
+    xp: Namespace,
+    static_argnames: tuple[str, ...] = (),
+    donate_argnums: tuple[int, ...] = (),
+) -> Any:
+    """``fn`` compiled with ``jax.jit`` where ``xp`` is JAX's namespace (one compilation per
+    input shapes and static arguments, shared by every wrapper of the same ``fn``), else
+    ``fn`` itself: other namespaces run eagerly. ``donate_argnums``: arguments whose buffers
+    the compiled function may reuse for its outputs (the caller must not use them again)."""
     if not array_api_compat.is_jax_namespace(xp):
         return fn
     import jax
 
-    return jax.jit(fn)
+    return jax.jit(fn, static_argnames=static_argnames, donate_argnums=donate_argnums)

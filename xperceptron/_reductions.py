@@ -10,20 +10,18 @@ so tracers under ``jax.jit``, ``jax.grad`` or ``jax.vmap`` pass through untouche
 
 from __future__ import annotations
 
-from ._namespace import Array, Namespace, is_numpy_array
+from ._namespace import Array, Namespace, numpy_ones_like
 
 __all__ = ["column_sums", "row_sums"]
 
 
 def column_sums(a: Array, *, xp: Namespace) -> Array:
     """``xp.sum(a, axis=0)`` for a 2-D ``a``: shape ``(a.shape[1],)``."""
-    if is_numpy_array(a):
-        return xp.ones((a.shape[0],), dtype=a.dtype) @ a
-    return xp.sum(a, axis=0)
+    ones = numpy_ones_like(a, (a.shape[0],))
+    return xp.sum(a, axis=0) if ones is None else ones @ a
 
 
 def row_sums(a: Array, *, xp: Namespace) -> Array:
     """``xp.sum(a, axis=1, keepdims=True)`` for a 2-D ``a``: shape ``(a.shape[0], 1)``."""
-    if is_numpy_array(a):
-        return a @ xp.ones((a.shape[1], 1), dtype=a.dtype)
-    return xp.sum(a, axis=1, keepdims=True)
+    ones = numpy_ones_like(a, (a.shape[1], 1))
+    return xp.sum(a, axis=1, keepdims=True) if ones is None else a @ ones

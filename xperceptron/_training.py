@@ -8,8 +8,8 @@ returns; this module runs it. Three seams, each replaceable alone:
 - **how a batch's gradients are combined** before the update, and the epoch's figures before
   they are read: a :class:`Combiner` (:data:`LOCAL` is the identity; an all-reduce across
   processes is another);
-- **how the epoch's figures set the learning rate and decide stopping**: :func:`record_epoch`
-  and :func:`next_epoch`, pure functions of :class:`Progress` and a :class:`StopRule`.
+- **how the epoch's figures set the learning rate and decide stopping**: the pure functions
+  of :mod:`xperceptron._stopping` (``record_epoch``, ``next_epoch``).
 
 Inside an epoch nothing is read to the host: the loss is summed on the device and read once
 at the epoch's end, with a check that every parameter is still finite.
@@ -25,9 +25,10 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
-from ._namespace import Array, Device, Namespace, compile_step
+from ._namespace import Array, Device, Namespace, compile_step, is_array
+from ._stopping import Progress, StopRule, explain, next_epoch, record_epoch
 from .network import value_and_grad
-from .optimizers import Optimizer, apply_updates, invscaling
+from .optimizers import Optimizer, apply_updates
 
 __all__ = [
     "LOCAL",
@@ -36,120 +37,11 @@ __all__ = [
     "InMemoryBatches",
     "Network",
     "Outcome",
-    "Progress",
-    "StopRule",
     "TrainingState",
     "make_step",
-    "next_epoch",
-    "record_epoch",
     "run_epoch",
     "train",
 ]
-
-
-# ---------------------------------------------------------------------------- progress
-@dataclasses.dataclass
-class Progress:
-    """The counters of a training run, kept between calls (``partial_fit``, ``warm_start``)."""
-
-    learning_rate: float
-    n_iter: int = 0
-    t: int = 0
-    loss_curve: list[float] = dataclasses.field(default_factory=list)
-    best_loss: float = math.inf
-    no_improvement: int = 0
-    validation_scores: list[float] = dataclasses.field(default_factory=list)
-    best_validation_score: float = -math.inf
-
-    def copy(self) -> Progress:
-        return dataclasses.replace(
-            self, loss_curve=list(self.loss_curve), validation_scores=list(self.validation_scores)
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_json(cls, data: Any) -> Progress:
-        """The counters :meth:`to_json` wrote, each checked for its type.
-
-        Raises
-        ------
-        ValueError
-            If a counter is missing or of the wrong type.
-        """
-        if not isinstance(data, dict) or set(data) != {f.name for f in dataclasses.fields(cls)}:
-            raise ValueError(f"training progress has unexpected fields: {data!r:.200}.")
-        for name in ("n_iter", "t", "no_improvement"):
-            if type(data[name]) is not int or data[name] < 0:
-                raise ValueError(f"progress {name} must be an int >= 0, got {data[name]!r}.")
-        for name in ("learning_rate", "best_loss", "best_validation_score"):
-            if not isinstance(data[name], int | float) or isinstance(data[name], bool):
-                raise ValueError(f"progress {name} must be a number, got {data[name]!r}.")
-        for name in ("loss_curve", "validation_scores"):
-            curve = data[name]
-            if not isinstance(curve, list) or not all(
-                isinstance(v, int | float) and not isinstance(v, bool) for v in curve
-            ):
-                raise ValueError(f"progress {name} must be a list of numbers.")
-        fields: dict[str, Any] = {
-            k: (list(v) if isinstance(v, list) else v) for k, v in data.items()
-        }
-        return cls(**fields)
-
-
-@dataclasses.dataclass(frozen=True)
-class StopRule:
-    """What the epoch's figures decide: scikit-learn's stopping and learning-rate rules.
-
-    ``schedule`` is ``"constant"``, ``"invscaling"`` (``lr_init / (t + 1) ** power_t``) or
-    ``"adaptive"`` (divide the rate by 5 instead of stopping, down to 1e-6).
-    ``n_iter_no_change`` may be ``math.inf``: never stop early.
-    """
-
-    tol: float
-    n_iter_no_change: float
-    schedule: str = "constant"
-    learning_rate_init: float = 0.001
-    power_t: float = 0.5
-
-
-def record_epoch(
-    progress: Progress, loss: float, n_samples: int, score: float | None, *, tol: float
-) -> tuple[Progress, bool]:
-    """The progress after an epoch of mean loss ``loss`` over ``n_samples`` (and validation
-    ``score``, where held out), and whether this epoch's parameters are the best so far on
-    the validation score."""
-    new = progress.copy()
-    new.n_iter += 1
-    new.t += n_samples
-    new.loss_curve.append(loss)
-    best = False
-    if score is not None:
-        new.validation_scores.append(score)
-        improved = score >= progress.best_validation_score + tol
-        best = score > progress.best_validation_score
-        new.best_validation_score = max(score, progress.best_validation_score)
-    else:
-        improved = loss <= progress.best_loss - tol
-        new.best_loss = min(progress.best_loss, loss)
-    new.no_improvement = 0 if improved else progress.no_improvement + 1
-    return new, best
-
-
-def next_epoch(progress: Progress, rule: StopRule) -> tuple[Progress, str]:
-    """The learning rate for the next epoch, and ``"go"``, ``"reduced"`` (the adaptive
-    schedule divided the rate instead of stopping) or ``"stop"``."""
-    new = progress.copy()
-    if rule.schedule == "invscaling":
-        new.learning_rate = invscaling(rule.learning_rate_init, rule.power_t, new.t)
-    if new.no_improvement <= rule.n_iter_no_change:
-        return new, "go"
-    if rule.schedule == "adaptive" and new.learning_rate > 1e-6:
-        new.learning_rate /= 5.0
-        new.no_improvement = 0
-        return new, "reduced"
-    return new, "stop"
 
 
 # ---------------------------------------------------------------------------- seams
@@ -166,7 +58,7 @@ class BatchSource(Protocol):
 class InMemoryBatches:
     """Mini-batches of arrays held on the device: consecutive slices, or with ``shuffle``
     rows gathered through one permutation per epoch, drawn on the host and moved once (no
-    shuffled copy of the data set is made)."""
+    shuffled copy of the data set is made). On JAX each gather is one compiled call."""
 
     def __init__(
         self, X: Array, Y: Array, batch_size: int, *, shuffle: bool, xp: Namespace, device: Device
@@ -174,17 +66,29 @@ class InMemoryBatches:
         self.X, self.Y, self.batch_size, self.shuffle = X, Y, batch_size, shuffle
         self.n_samples = int(X.shape[0])
         self._xp, self._device = xp, device
+        self._gather = compile_step(_gather, xp=xp, static_argnames=("xp",))
 
     def epoch(self, rng: np.random.Generator) -> Iterator[tuple[Array, Array]]:
-        xp, X, Y, n = self._xp, self.X, self.Y, self.n_samples
-        order = xp.asarray(rng.permutation(n), device=self._device) if self.shuffle else None
-        for start in range(0, n, self.batch_size):
-            stop = min(start + self.batch_size, n)
-            if order is None:
-                yield X[start:stop, ...], Y[start:stop, ...]
-            else:
-                rows = order[start:stop]
-                yield xp.take(X, rows, axis=0), xp.take(Y, rows, axis=0)
+        xp, X, Y, n, size = self._xp, self.X, self.Y, self.n_samples, self.batch_size
+        if not self.shuffle:
+            for start in range(0, n, size):
+                yield X[start : start + size, ...], Y[start : start + size, ...]
+            return
+        order = rng.permutation(n)
+        n_full = n // size
+        # The full batches' rows as one (n_full, batch_size) array, the rest apart.
+        full = xp.asarray(order[: n_full * size].reshape(n_full, size), device=self._device)
+        for i in range(n_full):
+            yield self._gather(X, Y, full, i, xp=xp)
+        if n_full * size < n:
+            rows = xp.asarray(order[n_full * size :], device=self._device)
+            yield xp.take(X, rows, axis=0), xp.take(Y, rows, axis=0)
+
+
+def _gather(X: Array, Y: Array, batches: Array, i: int, *, xp: Namespace) -> tuple[Array, Array]:
+    """The rows of batch ``i`` of ``X`` and ``Y`` (``batches[i]`` lists them)."""
+    rows = batches[i, ...]
+    return xp.take(X, rows, axis=0), xp.take(Y, rows, axis=0)
 
 
 class Combiner(Protocol):
@@ -221,7 +125,22 @@ class Network(NamedTuple):
     alpha: float
 
 
-Step = Callable[[list[Array], Any, Array, Array, float], tuple[list[Array], Any, Array]]
+StepFunction = Callable[
+    [list[Array], Any, Array, Array, float, Array], tuple[list[Array], Any, Array]
+]
+
+
+class Step(NamedTuple):
+    """``run(params, state, X_batch, Y_batch, learning_rate, total) -> (params, state,
+    total)``: one update, and the running ``total`` plus the batch's loss times its rows.
+
+    ``consumes``: ``run`` takes over the parameters and optimizer state it is given (JAX
+    donates their buffers to the compiled step's outputs), so the loop must hand it arrays
+    of its own.
+    """
+
+    run: StepFunction
+    consumes: bool = False
 
 
 def make_step(
@@ -232,16 +151,17 @@ def make_step(
     in_place: bool,
     xp: Namespace,
 ) -> Step:
-    """``step(params, state, X_batch, Y_batch, learning_rate) -> (params, state, loss)``.
+    """One training step (see :class:`Step`).
 
     With ``in_place`` the parameters are updated in the arrays given. On JAX, a single
-    process's step is compiled with ``jax.jit`` (once per batch shape).
+    process's step is compiled with ``jax.jit`` (once per batch shape), its parameters and
+    optimizer state donated to its outputs (no new buffers a step).
     """
     step_scale = optimizer.step_scale  # plain SGD: backprop returns the steps themselves
     options = {"activation": network.activation, "out_activation": network.out_activation}
 
     def step(
-        params: list[Array], state: Any, X: Array, Y: Array, learning_rate: float
+        params: list[Array], state: Any, X: Array, Y: Array, learning_rate: float, total: Array
     ) -> tuple[list[Array], Any, Array]:
         scale = 1.0 if step_scale is None else step_scale(learning_rate)
         pairs = list(zip(params[::2], params[1::2], strict=True))
@@ -251,9 +171,13 @@ def make_step(
         steps = combine.gradients([g for pair in grads for g in pair], X.shape[0])
         if step_scale is None:
             steps, state = optimizer.update(steps, state, learning_rate, xp=xp, in_place=in_place)
-        return apply_updates(params, steps, in_place=in_place), state, loss
+        total = total + loss * X.shape[0]
+        return apply_updates(params, steps, in_place=in_place), state, total
 
-    return compile_step(step, xp=xp) if combine is LOCAL else step
+    if combine is not LOCAL:
+        return Step(step)
+    compiled = compile_step(step, xp=xp, donate_argnums=(0, 1))
+    return Step(compiled, consumes=compiled is not step)
 
 
 def run_epoch(
@@ -264,13 +188,13 @@ def run_epoch(
     batches: BatchSource,
     rng: np.random.Generator,
     learning_rate: float,
-) -> tuple[list[Array], Any, Array | float]:
+    xp: Namespace,
+) -> tuple[list[Array], Any, Array]:
     """One pass over ``batches``: the parameters, the optimizer state, and the loss summed
     over the samples (on the device)."""
-    total: Array | float = 0.0
+    total = xp.zeros_like(params[-1][0])  # a 0-d array of the parameters' dtype and device
     for X, Y in batches.epoch(rng):
-        params, state, loss = step(params, state, X, Y, learning_rate)
-        total = total + loss * X.shape[0]
+        params, state, total = step.run(params, state, X, Y, learning_rate, total)
     return params, state, total
 
 
@@ -298,38 +222,62 @@ class Outcome:
 
 
 class _Owned:
-    """Parameters the loop may update in place: its own copies, and the copies it hands out
-    (snapshots, a rollback point) so that later updates never reach them."""
+    """What the loop may write into (``in_place``) or hand to a step that consumes it: its
+    own copies, and copies of what it hands out (snapshots, rollback points), so that later
+    steps never reach them."""
 
-    def __init__(self, params: list[Array], *, in_place: bool, xp: Namespace) -> None:
-        self.in_place, self._xp = in_place, xp
+    def __init__(
+        self, params: list[Array], state: Any, *, in_place: bool, consumes: bool, xp: Namespace
+    ) -> None:
+        self.in_place, self.consumes, self._xp = in_place, consumes, xp
+        self.copies = in_place or consumes
         self._originals = params
-        self.params = self.snapshot(params) if in_place else list(params)
+        self.params = self.snapshot(params)
+        self.state = _copy_tree(state, xp=xp) if consumes else state
         self._kept: list[Array] | None = None
 
     def snapshot(self, arrays: list[Array]) -> list[Array]:
-        return [self._xp.asarray(a, copy=True) for a in arrays] if self.in_place else list(arrays)
+        return [self._xp.asarray(a, copy=True) for a in arrays] if self.copies else list(arrays)
 
-    def rollback_point(self, epoch: int, params: list[Array]) -> list[Array]:
-        """``params`` as epoch ``epoch`` of this run starts, safe from its updates."""
-        if not self.in_place:
-            return list(params)  # never written: no copy
+    def rollback_point(
+        self, epoch: int, params: list[Array], state: Any
+    ) -> tuple[list[Array], Any]:
+        """``(params, state)`` as epoch ``epoch`` of this run starts, safe from its steps."""
+        if self.consumes:  # the state's buffers go to the step too
+            state = _copy_tree(state, xp=self._xp) if epoch else state
+        if not self.copies:
+            return list(params), state  # never written: no copy
         if epoch == 0:
-            return list(self._originals)  # untouched: the loop runs on copies
-        if self._kept is None:  # later epochs copy into arrays kept for the purpose
+            return list(self._originals), state  # untouched: the loop runs on copies
+        if self._kept is None or not self.in_place:
             self._kept = self.snapshot(params)
-        else:
+        else:  # later epochs copy into arrays kept for the purpose
             for kept, current in zip(self._kept, params, strict=True):
                 kept[...] = current
-        return self._kept
+        return self._kept, state
 
 
-def _epoch_figure(total: Array | float, params: list[Array], n: int, combine: Combiner,
-                  *, xp: Namespace) -> float:  # fmt: skip
-    """The epoch's mean loss, read once; NaN if any parameter overflowed or is NaN (0 times
-    the largest and the smallest weight: reductions, no temporaries)."""
-    overflow = sum(xp.max(p) * 0.0 + xp.min(p) * 0.0 for p in params)
-    return combine.mean(total + overflow, n)
+def _copy_tree(value: Any, *, xp: Namespace) -> Any:
+    """A copy of every array in an optimizer state (lists and named tuples of arrays)."""
+    if isinstance(value, list):
+        return [_copy_tree(v, xp=xp) for v in value]
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return type(value)(*(_copy_tree(v, xp=xp) for v in value))
+    return xp.asarray(value, copy=True) if is_array(value) else value
+
+
+def _epoch_figure(
+    total: Array, params: list[Array], n: int, combine: Combiner, *, xp: Namespace
+) -> float:
+    """The epoch's mean loss, read once; NaN if any parameter overflowed or is NaN."""
+    checked = compile_step(_with_overflow, xp=xp, static_argnames=("xp",))(total, params, xp=xp)
+    return combine.mean(checked, n)
+
+
+def _with_overflow(total: Array, params: list[Array], *, xp: Namespace) -> Array:
+    # 0 times the largest and the smallest weight is 0, or NaN where a weight overflowed or
+    # is NaN: reductions, no temporaries.
+    return total + sum(xp.max(p) * 0.0 + xp.min(p) * 0.0 for p in params)
 
 
 EpochHook = Callable[["TrainingState", float], bool]
@@ -355,15 +303,15 @@ def train(
     finished epoch (the parameters copied) and returns whether to stop. A non-finite loss
     ends the run with the parameters from before that epoch.
     """
-    owned = _Owned(state.params, in_place=in_place, xp=xp)
-    params, opt_state, progress = owned.params, state.opt_state, state.progress.copy()
+    owned = _Owned(state.params, state.opt_state, in_place=in_place, consumes=step.consumes, xp=xp)
+    params, opt_state, progress = owned.params, owned.state, state.progress.copy()
     rng, best_params = state.rng, None
     for epoch in range(n_epochs):
         started = time.perf_counter()
-        start_params, start_state = owned.rollback_point(epoch, params), opt_state
+        start_params, start_state = owned.rollback_point(epoch, params, opt_state)
         params, opt_state, total = run_epoch(
             params, opt_state, step=step, batches=batches, rng=rng,
-            learning_rate=progress.learning_rate,
+            learning_rate=progress.learning_rate, xp=xp,
         )  # fmt: skip
         loss = _epoch_figure(total, params, batches.n_samples, combine, xp=xp)
         if not math.isfinite(loss):
@@ -382,22 +330,12 @@ def train(
             )
         progress, action = next_epoch(progress, rule)
         if log is not None and action != "go":
-            log(_explain(action, progress, rule, validation=validate is not None))
+            log(explain(action, progress, rule, validation=validate is not None))
         if action == "stop":
             return Outcome(
                 TrainingState(params, opt_state, progress, rng), False, True, best_params
             )
     return Outcome(TrainingState(params, opt_state, progress, rng), False, False, best_params)
-
-
-def _explain(action: str, progress: Progress, rule: StopRule, *, validation: bool) -> str:
-    if action == "reduced":
-        return f"Setting learning rate to {progress.learning_rate:f}"
-    what = "Validation score" if validation else "Training loss"
-    return (
-        f"{what} did not improve more than tol={rule.tol} for {rule.n_iter_no_change} "
-        "consecutive epochs. Stopping."
-    )
 
 
 def params_of(pairs: Iterable[tuple[Array, Array]]) -> list[Array]:

@@ -8,7 +8,7 @@ import numpy as np
 
 from ._base import BaseEstimator, ClassifierMixin, checkpointable
 from ._labels import decode, encode, find_classes
-from ._namespace import Array, Device, Namespace, get_namespace, to_numpy
+from ._namespace import Array, Device, Namespace, get_namespace, is_writeable, to_numpy
 from ._validation import (
     BOOLEAN,
     NONE,
@@ -169,9 +169,10 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         loss_and_delta = get_output_loss("logistic").loss_and_delta
         learning_rate, threshold, several = self.learning_rate, self.threshold, Y.shape[1] > 1
         thresholded, fit_intercept, dtype = self.rule == "threshold", self.fit_intercept, X.dtype
+        in_place = is_writeable(X)  # the fresh product may take the bias in place
         for _ in range(self.max_iter):
             params = [(W, b)]
-            logits, inputs = forward(params, X, activation="identity", xp=xp)
+            logits, inputs = forward(params, X, activation="identity", xp=xp, in_place=in_place)
             predicted = xp.astype(_tutorial_sigmoid(logits, xp=xp) >= threshold, dtype)
             residual = predicted - Y  # -1, 0 or 1: the nonzero entries are the errors
             wrong = xp.any(residual != 0.0, axis=1) if several else residual
