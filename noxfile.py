@@ -39,15 +39,15 @@ def _backend_table() -> object:
 
 BACKENDS = {b.name: b for b in _backend_table().BACKENDS}  # type: ignore[attr-defined]
 
-# torch 2.13.0's CPU build lies on disk on our machines (pip's find-links); any other version
-# downloads a CUDA build of several GB. It is also the autograd oracle of the gradient tests
-# on every backend. uv does not read pip's configuration: hand it the same wheel folders.
-TORCH = "torch==2.13.0"
-UV_ENV = (
-    {"UV_FIND_LINKS": os.environ.get("PIP_FIND_LINKS", "")}
-    if "PIP_FIND_LINKS" in os.environ
-    else {}
-)
+# torch 2.13.0's CPU build lies on disk on our machines (pip's find-links); any other build
+# downloads CUDA libraries of several GB. It is also the autograd oracle of the gradient
+# tests on every backend. uv does not read pip's configuration: hand it the same folders,
+# and name the CPU build where it is there (a lowest-version resolution would otherwise take
+# PyPI's 2.13.0, which sorts before 2.13.0+cpu).
+FIND_LINKS = os.environ.get("PIP_FIND_LINKS", "")
+UV_ENV = {"UV_FIND_LINKS": FIND_LINKS} if FIND_LINKS else {}
+_CPU_WHEELS = [w for folder in FIND_LINKS.split() for w in Path(folder).glob("torch-2.13.0+cpu-*")]
+TORCH = "torch==2.13.0+cpu" if _CPU_WHEELS else "torch==2.13.0"
 
 
 def _nvidia_gpu() -> str | None:
@@ -88,7 +88,9 @@ def tests(session: nox.Session, backend: str) -> None:
 def oldest(session: nox.Session) -> None:
     """The numpy and strict suites on the oldest versions pyproject.toml allows: uv resolves
     every direct dependency (numpy, array-api-compat, the test extra) to its lowest bound."""
-    _install(session, "--resolution=lowest-direct", "-e", ".[test]", TORCH)
+    # Transitive dependencies resolve to their newest; pyparsing 3.3 deprecates names that
+    # matplotlib 3.8 (our lowest) calls, and the suite turns warnings into errors.
+    _install(session, "--resolution=lowest-direct", "-e", ".[test]", TORCH, "pyparsing>=3.2,<3.3")
     versions = "import numpy, array_api_compat as c; print(numpy.__version__, c.__version__)"
     session.run("python", "-c", versions)
     _pytest(session, "numpy,strict", doctests=False)
