@@ -39,7 +39,7 @@ BACKEND_NAMES = (*(b.name for b in BACKENDS if b.benchmarked), "torch-cuda")
 """xperceptron backends the suite knows (the package's table, less array-api-strict);
 ``torch`` is PyTorch on the CPU, ``torch-cuda`` on the GPU."""
 
-DEFAULT_OFF = {"jax": "opt-in (eager JAX dispatch is slow): pass --backends ...,jax"}
+DEFAULT_OFF = {"jax": "opt-in (XLA compiles every configuration first): pass --backends ...,jax"}
 
 
 def _nothing(*arrays: Any) -> None:
