@@ -67,6 +67,16 @@ def test_the_math_imports_only_the_namespace_helpers_and_itself(module):
     assert _graph()[module] <= MATH | {"_namespace"}
 
 
+@pytest.mark.parametrize("module", sorted(MATH))
+def test_the_math_imports_no_array_library(module):
+    tree = ast.parse((PACKAGE / f"{module}.py").read_text())
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}  # fmt: skip
+    imported |= {(node.module or "").split(".")[0] for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom) and node.level == 0}  # fmt: skip
+    assert not imported & {"numpy", "cupy", "torch", "jax", "array_api_compat"}
+
+
 def test_modules_and_functions_stay_small():
     # The guide: modules under about 400 lines, functions under about 60.
     for path in PACKAGE.glob("*.py"):

@@ -27,6 +27,7 @@ from ._training import (
     Outcome,
     TrainingState,
     make_step,
+    pairs_of,
     params_of,
     train,
 )
@@ -43,15 +44,13 @@ from ._validation import (
     is_int,
 )
 from .activations import ACTIVATIONS
-from .callbacks import Epoch, ProgressBar
+from .callbacks import HOOKS, CallbackList, Epoch, ProgressBar, is_callback
 from .exceptions import ConvergenceWarning, DivergenceError, warn
 from .initializers import check_random_state, glorot_uniform, is_random_state
 from .network import forward, predict
 from .optimizers import SCHEDULES, SOLVERS, adam, sgd
 
 __all__ = ["BaseMLP"]
-
-_HOOKS = ("on_train_begin", "on_epoch_end", "on_train_end", "on_non_finite")
 
 
 def _hidden_sizes_ok(sizes: Any) -> bool:
@@ -64,9 +63,7 @@ def _hidden_sizes_ok(sizes: Any) -> bool:
 
 
 def _callbacks_ok(callbacks: Any) -> bool:
-    return isinstance(callbacks, list | tuple) and all(
-        any(hasattr(c, hook) for hook in _HOOKS) for c in callbacks
-    )
+    return isinstance(callbacks, list | tuple) and all(is_callback(c) for c in callbacks)
 
 
 def _float(low: float | None, high: float | None, closed: str) -> list[Any]:
@@ -138,7 +135,7 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
         "n_iter_no_change": [Interval("int", 1, None, closed="left"), OneOf(math.inf)],
         "callbacks": [
             NONE,
-            Satisfies(_callbacks_ok, f"a list of objects with any of the methods {list(_HOOKS)}"),
+            Satisfies(_callbacks_ok, f"a list of objects with any of the methods {list(HOOKS)}"),
         ],
     }
 
@@ -225,10 +222,8 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
         # at each epoch's end only when callbacks are there to see it.
         state = self._start(run)
         X_train, Y_train, validate = self._hold_out(run, state.rng)
-        hooks = [*([ProgressBar()] if self.verbose else []), *(self.callbacks or [])]
-        for hook in hooks:
-            if hasattr(hook, "on_train_begin"):
-                hook.on_train_begin(self)
+        hooks = CallbackList([*([ProgressBar()] if self.verbose else []), *(self.callbacks or [])])
+        hooks.train_begin(self)
         xp, in_place = run.xp, is_writeable(state.params[0])
         n_epochs = 1 if incremental else self.max_iter
         batches = InMemoryBatches(
@@ -273,9 +268,13 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
             )
         return _Run(xp, device, X, Y, layer_sizes, targets, strata, reuse, incremental)
 
+    def _solver(self) -> tuple[Any, ...]:
+        """The hyperparameters that make the optimizer, hashable (they key the step cache)."""
+        return (self.solver, float(self.momentum), bool(self.nesterovs_momentum),
+                float(self.beta_1), float(self.beta_2), float(self.epsilon))  # fmt: skip
+
     def _optimizer(self) -> Any:
-        return _optimizer(self.solver, self.momentum, self.nesterovs_momentum, self.beta_1,
-                          self.beta_2, self.epsilon)  # fmt: skip
+        return _optimizer(*self._solver())
 
     def _start(self, run: _Run) -> TrainingState:
         """The state training starts from: the fitted one, or new weights from the seed."""
@@ -312,9 +311,12 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
         out_activation = run.targets["out_activation_"]
 
         def validate(params: list[Array]) -> float:
-            pairs = list(zip(params[::2], params[1::2], strict=True))
             output = predict(
-                pairs, X_val, activation=self.activation, out_activation=out_activation, xp=xp
+                pairs_of(params),
+                X_val,
+                activation=self.activation,
+                out_activation=out_activation,
+                xp=xp,
             )
             return float(self._validation_score(output, Y_val, out_activation=out_activation,
                                                 xp=xp))  # fmt: skip
@@ -326,9 +328,7 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
         """The training step: one per configuration, shared by every estimator (on JAX a
         compiled step, so clones and ``partial_fit`` calls compile once per batch shape)."""
         network = Network(self.activation, run.targets["out_activation_"], float(self.alpha))
-        solver = (self.solver, float(self.momentum), bool(self.nesterovs_momentum),
-                  float(self.beta_1), float(self.beta_2), float(self.epsilon))  # fmt: skip
-        return _shared_step(network, solver, in_place, run.xp)
+        return _shared_step(network, self._solver(), in_place, run.xp)
 
     def _stop_rule(self) -> StopRule:
         schedule = self.learning_rate if self.solver == "sgd" else "constant"
@@ -337,7 +337,7 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
             learning_rate_init=float(self.learning_rate_init), power_t=float(self.power_t),
         )  # fmt: skip
 
-    def _epoch_hook(self, hooks: list[Any], run: _Run, n_epochs: int) -> Any:
+    def _epoch_hook(self, hooks: CallbackList, run: _Run, n_epochs: int) -> Any:
         """Shows the estimator as of each epoch to the callbacks; whether one asks to stop."""
 
         def on_epoch(state: TrainingState, seconds: float) -> bool:
@@ -351,30 +351,20 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
                 seconds=seconds,
                 max_epochs=n_epochs,
             )
-            stop = False
-            for hook in hooks:
-                if hasattr(hook, "on_epoch_end"):
-                    stop = bool(hook.on_epoch_end(self, epoch)) or stop
-            return stop
+            return hooks.epoch_end(self, epoch)
 
         return on_epoch
 
-    def _finish(self, outcome: Outcome, run: _Run, hooks: list[Any]) -> None:
+    def _finish(self, outcome: Outcome, run: _Run, hooks: CallbackList) -> None:
         """Publish the run's result, tell the callbacks, and report how it ended."""
         state = outcome.state
         if self.early_stopping and outcome.best_params is not None:
             state = dataclasses.replace(state, params=outcome.best_params)
         self._commit(state, run.targets, run.layer_sizes)
         progress = state.progress
-        handled = [
-            hook.on_non_finite(self, progress.n_iter + 1)
-            for hook in (hooks if outcome.diverged else [])
-            if hasattr(hook, "on_non_finite")
-        ]
-        for hook in hooks:
-            if hasattr(hook, "on_train_end"):
-                hook.on_train_end(self)
-        if outcome.diverged and not any(handled):
+        handled = outcome.diverged and hooks.non_finite(self, progress.n_iter + 1)
+        hooks.train_end(self)
+        if outcome.diverged and not handled:
             raise DivergenceError(
                 f"Training diverged in epoch {progress.n_iter + 1}: the loss is not finite. "
                 f"The parameters reached after epoch {progress.n_iter} are kept; try a smaller "

@@ -17,10 +17,13 @@ Namespace = Any
 """An array API namespace, as returned by :func:`get_namespace`."""
 Device = Any
 """A device object of some namespace."""
+HostArray = np.ndarray[Any, Any]
+"""A NumPy array on the host (checkpoint members, labels)."""
 
 __all__ = [
     "Array",
     "Device",
+    "HostArray",
     "Namespace",
     "compile_step",
     "default_float_dtype",

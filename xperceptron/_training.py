@@ -39,6 +39,8 @@ __all__ = [
     "Outcome",
     "TrainingState",
     "make_step",
+    "pairs_of",
+    "params_of",
     "run_epoch",
     "train",
 ]
@@ -164,9 +166,15 @@ def make_step(
         params: list[Array], state: Any, X: Array, Y: Array, learning_rate: float, total: Array
     ) -> tuple[list[Array], Any, Array]:
         scale = 1.0 if step_scale is None else step_scale(learning_rate)
-        pairs = list(zip(params[::2], params[1::2], strict=True))
         loss, grads = value_and_grad(
-            pairs, X, Y, alpha=network.alpha, scale=scale, in_place=in_place, xp=xp, **options
+            pairs_of(params),
+            X,
+            Y,
+            alpha=network.alpha,
+            scale=scale,
+            in_place=in_place,
+            xp=xp,
+            **options,
         )
         steps = combine.gradients([g for pair in grads for g in pair], X.shape[0])
         if step_scale is None:
@@ -341,3 +349,8 @@ def train(
 def params_of(pairs: Iterable[tuple[Array, Array]]) -> list[Array]:
     """``[(W0, b0), (W1, b1), ...]`` as the flat list the loop works on."""
     return [a for pair in pairs for a in pair]
+
+
+def pairs_of(params: list[Array]) -> list[tuple[Array, Array]]:
+    """The flat ``[W0, b0, W1, b1, ...]`` as the ``(W, b)`` pairs the math takes."""
+    return list(zip(params[::2], params[1::2], strict=True))

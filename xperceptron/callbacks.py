@@ -39,14 +39,55 @@ from .exceptions import ConvergenceWarning, warn
 from .io import save
 
 __all__ = [
+    "HOOKS",
     "CSVLogger",
+    "CallbackList",
     "EarlyStopping",
     "Epoch",
     "History",
     "ModelCheckpoint",
     "ProgressBar",
     "StopOnNonFinite",
+    "is_callback",
 ]
+
+HOOKS = ("on_train_begin", "on_epoch_end", "on_train_end", "on_non_finite")
+"""The methods a callback may have (any of them)."""
+
+
+def is_callback(obj: object) -> bool:
+    """Whether ``obj`` has any of the :data:`HOOKS`."""
+    return any(hasattr(obj, hook) for hook in HOOKS)
+
+
+class CallbackList:
+    """Calls, in order, the hooks each callback has: what an estimator's training loop
+    tells its callbacks."""
+
+    def __init__(self, callbacks: list[Any]) -> None:
+        self.callbacks = callbacks
+
+    def __bool__(self) -> bool:
+        return bool(self.callbacks)
+
+    def _each(self, hook: str, *args: Any) -> list[Any]:
+        return [getattr(c, hook)(*args) for c in self.callbacks if hasattr(c, hook)]
+
+    def train_begin(self, estimator: Any) -> None:
+        self._each("on_train_begin", estimator)
+
+    def epoch_end(self, estimator: Any, epoch: Epoch) -> bool:
+        """Every callback sees the epoch; whether any asks to stop."""
+        return any([bool(stop) for stop in self._each("on_epoch_end", estimator, epoch)])
+
+    def non_finite(self, estimator: Any, epoch_number: int) -> bool:
+        """Every callback hears of it; whether any handled it (training then ends quietly)."""
+        return any(
+            [bool(handled) for handled in self._each("on_non_finite", estimator, epoch_number)]
+        )
+
+    def train_end(self, estimator: Any) -> None:
+        self._each("on_train_end", estimator)
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
-import numpy as np
-
-from ._namespace import Array, Namespace, to_numpy
+from ._namespace import Array, HostArray, Namespace, to_numpy
 
 __all__ = [
     "SCHEDULES",
@@ -173,10 +171,10 @@ def invscaling(learning_rate_init: float, power_t: float, n_samples_seen: int) -
     return float(learning_rate_init / (n_samples_seen + 1) ** power_t)
 
 
-def state_to_checkpoint(state: Any) -> tuple[dict[str, Any], dict[str, np.ndarray[Any, Any]]]:
+def state_to_checkpoint(state: Any) -> tuple[dict[str, Any], dict[str, HostArray]]:
     """An optimizer state as JSON-able metadata (its kind, its counters) and host arrays
     named ``{field}_{i}``, one per parameter."""
-    arrays: dict[str, np.ndarray[Any, Any]] = {}
+    arrays: dict[str, HostArray] = {}
     kind = type(state).__name__
     meta: dict[str, Any] = {"kind": kind}
     for field, value in state._asdict().items():
