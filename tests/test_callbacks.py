@@ -201,3 +201,47 @@ def test_bad_callbacks_are_named():
     X, y = _data()
     with pytest.raises(ValueError, match=r"^callbacks must be None or a list"):
         MLPClassifier(callbacks=[print]).fit(X, y)
+
+
+# --------------------------------------------------------------------------- issue 12
+SCHEDULES = {
+    # invscaling: the rate of each epoch depends on the samples seen before it.
+    "invscaling": {"learning_rate": "invscaling", "learning_rate_init": 0.5},
+    # adaptive, never improving by tol after the first epoch: the rate is divided by 5
+    # after epoch 4, then every third epoch.
+    "adaptive": {"learning_rate": "adaptive", "learning_rate_init": 0.1, "tol": 1e9,
+                 "n_iter_no_change": 2},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("schedule", sorted(SCHEDULES))
+def test_a_checkpoint_from_a_callback_resumes_bit_for_bit(backend, tmp_path, schedule):
+    # A run of 8 epochs checkpointed after each; resuming epoch 5's file for 3 more epochs
+    # must be the same run: the schedule and the counters saved are those of epoch 6.
+    X, y = (backend.asarray(a) for a in _data())
+    params = {"solver": "sgd", "random_state": 0, "max_iter": 8, **SCHEDULES[schedule]}
+    saver = ModelCheckpoint(tmp_path / "epoch{epoch}.npz")
+    full = _quiet_fit(MLPClassifier((5,), callbacks=[saver], **params), X, y)
+    history = History()
+    resumed = load(tmp_path / "epoch5.npz", xp=backend.xp, device=backend.device)
+    resumed.set_params(callbacks=[history])
+    for _ in range(3):
+        resumed.partial_fit(X, y)
+    assert resumed.loss_curve_ == full.loss_curve_
+    assert resumed._progress == full._progress
+    for ours, theirs in zip(resumed.coefs_ + resumed.intercepts_,
+                            full.coefs_ + full.intercepts_, strict=True):  # fmt: skip
+        np.testing.assert_array_equal(to_numpy(ours), to_numpy(theirs))
+    # The Epoch record still gives the rate each epoch trained with.
+    if schedule == "adaptive":
+        assert history["learning_rate"] == [0.1 / 5, 0.1 / 5, 0.1 / 25]
+
+
+def test_epoch_records_give_the_rate_the_epoch_trained_with():
+    X, y = _data()
+    history = History()
+    est = MLPClassifier((5,), solver="sgd", random_state=0, callbacks=[history], max_iter=4,
+                        **SCHEDULES["adaptive"])  # fmt: skip
+    _quiet_fit(est, X, y)
+    assert history["learning_rate"] == [0.1] * 4  # reduced after epoch 4, for epoch 5
+    assert est._progress.learning_rate == 0.1 / 5

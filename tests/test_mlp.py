@@ -445,3 +445,42 @@ def test_no_hidden_layer_is_a_linear_model(backend):
     assert est.n_layers_ == 2
     backend.assert_array(est.coefs_[0], shape=(4, 1), dtype=backend.float_dtype)
     assert est.score(backend.asarray(X_host), backend.asarray(y_host)) > 0.95
+
+
+# --------------------------------------------------------------------------- issue 12
+@pytest.mark.parametrize("fit_shape", ["1-D", "column"])
+def test_r2_never_broadcasts_a_column_against_a_vector(backend, fit_shape):
+    # A model fitted on y of shape (n,) scored with y of shape (n, 1), or the other way
+    # round: scikit-learn's r2_score reads both as one output; broadcasting (n,) against
+    # (n, 1) would compare every sample with every other and give a wrong R².
+    metrics = pytest.importorskip("sklearn.metrics")
+    X, y = _data("regression")
+    y_fit = y if fit_shape == "1-D" else y[:, None]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg = MLPRegressor((8,), max_iter=30, random_state=0).fit(
+            backend.asarray(X), backend.asarray(y_fit)
+        )
+    predicted = to_numpy(reg.predict(backend.asarray(X))).reshape(-1)
+    expected = metrics.r2_score(y, predicted)
+    # float32: R² is 1 - a ratio of two sums of 60 squares, each to ~1e-6 relative.
+    rtol = 1e-12 if backend.float64 else 1e-5
+    for y_score in (y, y[:, None]):
+        assert reg.score(backend.asarray(X), backend.asarray(y_score)) == pytest.approx(
+            expected, rel=rtol
+        )
+    with pytest.raises(ValueError, match=r"2 output\(s\) but the predictions have 60 and 1"):
+        reg.score(backend.asarray(X), backend.asarray(np.stack([y, y], axis=1)))
+
+
+def test_multilabel_score_never_broadcasts(backend):
+    X, Y = _data("multilabel")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = MLPClassifier((8,), max_iter=5, random_state=0).fit(
+            backend.asarray(X), backend.asarray(Y)
+        )
+    with pytest.raises(ValueError, match=r"y has shape \(60, 1\) but the model predicts"):
+        clf.score(backend.asarray(X), backend.asarray(Y[:, :1]))
+    with pytest.raises(ValueError, match=r"y has shape \(3,\)"):
+        clf.score(backend.asarray(X), backend.asarray(Y[0]))

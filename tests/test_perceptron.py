@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from xperceptron import ConvergenceWarning, NotFittedError, Perceptron
+from xperceptron import ConvergenceWarning, DivergenceError, NotFittedError, Perceptron
 from xperceptron._namespace import default_float_dtype, to_numpy
 from xperceptron.datasets import logic_gate
 from xperceptron.network import value_and_grad
@@ -280,3 +280,75 @@ def test_parameters_round_trip_through_sklearn_clone():
     with pytest.raises(ValueError, match=r"Invalid parameter\(s\) \['eta'\]"):
         clf.set_params(eta=1.0)
     assert clf.set_params(max_iter=3).max_iter == 3
+
+
+# --------------------------------------------------------------------------- issue 12
+def _three_classes(backend, n=60, seed=3):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2))
+    y = np.digitize(X[:, 0] + 0.5 * rng.normal(size=n), [-0.5, 0.5])  # 0, 1, 2, overlapping
+    return backend.asarray(X), backend.asarray(y), y
+
+
+def test_multiclass_errors_count_misclassified_samples(backend):
+    # errors_[k] is measured on the weights after k updates: exactly what a Perceptron
+    # stopped after k iterations predicts wrong. Unit errors of the one-vs-rest units are
+    # more (a sample can have two wrong units, or a wrong unit and a right argmax).
+    X, y, labels = _three_classes(backend)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        errors = Perceptron(max_iter=6).fit(X, y).errors_
+        for k in range(1, 6):
+            stopped = Perceptron(max_iter=k).fit(X, y)
+            assert errors[k] == int(np.sum(to_numpy(stopped.predict(X)) != labels))
+    with pytest.warns(ConvergenceWarning) as caught:
+        clf = Perceptron(max_iter=6).fit(X, y)
+    message = str(caught[0].message)
+    assert f"with {clf.errors_[-1]} misclassified samples (" in message
+    units = int(message.split("(")[1].split(" one-vs-rest")[0])
+    assert units > clf.errors_[-1]  # this data set has more unit errors than samples wrong
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_the_model_never_aliases_the_initial_weights(backend, fit_intercept):
+    X, y = _and_gate(backend)
+    # Weights that already classify the AND gate: training stops before any update.
+    coef_init = backend.asarray(np.array([[1.0, 1.0]]))
+    intercept_init = backend.asarray(np.array([-1.5]))
+    clf = Perceptron(fit_intercept=fit_intercept).fit(
+        X, y, coef_init=coef_init, intercept_init=intercept_init
+    )
+    assert clf.n_iter_ == 1 and clf.errors_ == [0]
+    assert clf.coef_ is not coef_init and clf.intercept_ is not intercept_init
+    if not __import__("array_api_compat").is_writeable_array(coef_init):
+        return  # JAX arrays cannot change: nothing more can alias
+    coef_init[...] = 99.0
+    intercept_init[...] = 99.0
+    backend.assert_close(clf.coef_, [[1.0, 1.0]], rtol=0)
+    backend.assert_close(clf.intercept_, [-1.5], rtol=0)
+
+
+@pytest.mark.parametrize("rule", ["threshold", "logistic"])
+def test_divergence_raises_and_keeps_the_last_finite_weights(backend, rule):
+    # Inputs near the dtype's largest value: the first update already overflows the
+    # products X @ coef_.T (without an error, NumPy would warn and leave NaN weights).
+    big = float(np.finfo(to_numpy(backend.asarray(np.zeros(1))).dtype).max) / 4
+    X = backend.asarray(np.array([[big, 0.0], [0.0, big], [big, big], [-big, -big]]))
+    y = backend.asarray(np.array([0, 0, 1, 1]))
+    clf = Perceptron(rule=rule, max_iter=50)
+    with pytest.raises(DivergenceError, match="Perceptron diverged: iteration 1's update"):
+        clf.fit(X, y)
+    # The weights iteration 1 started from (zeros) are kept, and are what errors_ measured.
+    backend.assert_close(clf.coef_, [[0.0, 0.0]], rtol=0)
+    backend.assert_close(clf.intercept_, [0.0], rtol=0)
+    assert clf.n_iter_ == 1 and clf.errors_ == [2]
+    assert np.all(np.isfinite(to_numpy(clf.predict_proba(backend.asarray(np.eye(2))))))
+
+
+def test_divergence_in_the_last_update_is_caught(backend):
+    # One iteration only: its update overflows the weights themselves, checked after the loop.
+    big = float(np.finfo(to_numpy(backend.asarray(np.zeros(1))).dtype).max) / 1.5
+    X = backend.asarray(np.array([[big, 0.0], [big, 0.0], [0.0, 1.0]]))
+    y = backend.asarray(np.array([0, 0, 1]))
+    with pytest.raises(DivergenceError, match="iteration 1's update"):
+        Perceptron(learning_rate=10.0, max_iter=1).fit(X, y)

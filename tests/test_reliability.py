@@ -259,3 +259,35 @@ def test_huge_logits_give_finite_probabilities_without_warnings(backend):
             log_proba = to_numpy(est.predict_log_proba(huge))
             assert not np.any(np.isnan(log_proba))
             assert np.all(log_proba <= 0)
+
+
+class _Raising:
+    """A callback that raises ``error`` at the end of epoch ``at``."""
+
+    def __init__(self, at, error):
+        self.at, self.error = at, error
+
+    def on_epoch_end(self, estimator, epoch):
+        if epoch.epoch == self.at:
+            raise self.error
+
+
+@pytest.mark.parametrize("error", [RuntimeError("callback failed"), KeyboardInterrupt()])
+@pytest.mark.parametrize("how", ["warm_start fit", "partial_fit", "first fit"])
+def test_a_call_that_fails_in_a_callback_changes_nothing(backend, how, error):
+    # Callbacks see the estimator as of each epoch; a call that then fails puts it back as
+    # it was before the call, however far training went.
+    kind = "classifier" if how != "partial_fit" else "regressor"
+    est, X, y = _fitted(kind, backend)
+    if how == "first fit":
+        est = type(est)(**est.get_params())
+    before = _snapshot(est)
+    # Epochs count on across calls: fail in the second epoch of this call.
+    at = before.get("n_iter_", 0) + (1 if how == "partial_fit" else 2)
+    est.set_params(warm_start=True, max_iter=5, callbacks=[_Raising(at, error)])
+    with pytest.raises(type(error)):
+        est.fit(X, y) if how != "partial_fit" else est.partial_fit(X, y)
+    _assert_same(before, _snapshot(est))
+    if how == "first fit":
+        with pytest.raises(NotFittedError):
+            est.predict(X)

@@ -10,6 +10,7 @@ from typing import Any, ClassVar, Protocol, TypeVar
 
 import numpy as np
 
+from ._frames import check_feature_names, feature_names, frame_values, is_frame
 from ._namespace import Array, Device, Namespace, get_namespace, is_array, to_numpy
 from ._validation import (
     check_features,
@@ -128,6 +129,7 @@ class BaseEstimator:
         """``X`` checked for a fitted estimator: the namespace and device of the fitted array
         attribute ``fitted``, its dtype, ``n_features_in_`` features."""
         check_is_fitted(self, fitted)
+        check_feature_names(self, feature_names(X))
         reference = getattr(self, fitted)
         reference = reference[0] if isinstance(reference, list) else reference
         xp, device = get_namespace(X=X)
@@ -165,7 +167,17 @@ class ClassifierMixin:
         indicator ``y``), a Python float."""
         predicted = to_numpy(self.predict(X))  # type: ignore[attr-defined]
         if predicted.ndim == 2:
-            truth = to_numpy(y) if is_array(y) else np.asarray(y)
+            if is_frame(y):  # pandas: nullable NA becomes NaN (refused below), not pd.NA
+                truth = frame_values(y, "y")
+            else:
+                truth = to_numpy(y) if is_array(y) else np.asarray(y)
+            if truth.shape != predicted.shape:  # never broadcast one against the other
+                raise ValueError(
+                    f"y has shape {truth.shape} but the model predicts a multilabel "
+                    f"indicator of shape {predicted.shape}; they must match."
+                )
+            if truth.dtype.kind in "biuf" and not np.all((truth == 0) | (truth == 1)):
+                raise ValueError("y must be a 0/1 multilabel indicator, without missing values.")
             return float(np.mean(np.all(predicted == truth, axis=1)))
         labels = check_labels(y, predicted.shape[0])
         return float(np.mean(predicted == labels))

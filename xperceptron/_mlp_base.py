@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ._base import BaseEstimator
+from ._frames import check_feature_names, feature_names
 from ._mlp_checkpoint import MLPCheckpoints
 from ._namespace import Array, Device, Namespace, get_namespace, is_writeable
 from ._stopping import Progress, StopRule
@@ -219,7 +220,23 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
     def _fit(self, X: Any, y: Any, *, incremental: bool, classes: Any = None) -> BaseMLP:
         run = self._prepare(X, y, incremental=incremental, classes=classes)
         # All checks passed. Training works on copies: the estimator changes at the end, and
-        # at each epoch's end only when callbacks are there to see it.
+        # at each epoch's end only when callbacks are there to see it. A call that fails
+        # after that (a callback raises, an interrupt) puts back what the estimator was; a
+        # divergence keeps the last finite parameters, as documented.
+        before = dict(vars(self))
+        try:
+            self._train(run)
+        except DivergenceError:
+            raise
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(before)
+            raise
+        return self
+
+    def _train(self, run: _Run) -> None:
+        """Train as ``run`` describes, and publish the result."""
+        incremental = run.incremental
         state = self._start(run)
         X_train, Y_train, validate = self._hold_out(run, state.rng)
         hooks = CallbackList([*([ProgressBar()] if self.verbose else []), *(self.callbacks or [])])
@@ -239,7 +256,6 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
                 log=print if self.verbose else None,
             )  # fmt: skip
         self._finish(outcome, run, hooks)
-        return self
 
     def _prepare(self, X: Any, y: Any, *, incremental: bool, classes: Any) -> _Run:
         """Every check of a fit, before anything changes."""
@@ -248,13 +264,18 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
             raise ValueError("partial_fit does not support early_stopping=True.")
         hidden = self._hidden_sizes()
         xp, device = get_namespace(X=X, y=y)
-        X = check_X(X, xp=xp, device=device)
         reuse = hasattr(self, "coefs_") and (incremental or self.warm_start)
+        names = feature_names(X)  # a DataFrame's column names, read before X is an array
+        if reuse:  # first, as scikit-learn: other columns of a DataFrame may be all NaN
+            check_feature_names(self, names)
+        X = check_X(X, xp=xp, device=device)
         if reuse:
             check_same_namespace(self.coefs_[0], xp=xp, device=device)
             X = as_float_array(X, xp=xp, device=device, name="X", dtype=self.coefs_[0].dtype)
             check_features(X, self)
         Y, targets, strata = self._targets(y, X, xp=xp, device=device, reuse=reuse, classes=classes)
+        if not reuse:  # a new fit sets the names, or removes them (None), as scikit-learn
+            targets["feature_names_in_"] = names
         layer_sizes = [X.shape[1], *hidden, Y.shape[1]]
         if reuse and targets["out_activation_"] != self.out_activation_:
             raise ValueError(
@@ -340,14 +361,14 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
     def _epoch_hook(self, hooks: CallbackList, run: _Run, n_epochs: int) -> Any:
         """Shows the estimator as of each epoch to the callbacks; whether one asks to stop."""
 
-        def on_epoch(state: TrainingState, seconds: float) -> bool:
+        def on_epoch(state: TrainingState, seconds: float, rate: float) -> bool:
             self._commit(state, run.targets, run.layer_sizes)
             progress = state.progress
             epoch = Epoch(
                 epoch=progress.n_iter,
                 loss=progress.loss_curve[-1],
                 validation_score=progress.validation_scores[-1] if self.early_stopping else None,
-                learning_rate=progress.learning_rate,
+                learning_rate=rate,
                 seconds=seconds,
                 max_epochs=n_epochs,
             )
@@ -385,7 +406,10 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
         self.coefs_ = list(state.params[::2])
         self.intercepts_ = list(state.params[1::2])
         for name, value in targets.items():
-            setattr(self, name, value)
+            if value is None:  # feature_names_in_ after a fit without names: not there
+                vars(self).pop(name, None)
+            else:
+                setattr(self, name, value)
         self.n_features_in_ = layer_sizes[0]
         self.n_layers_ = len(layer_sizes)
         self.n_outputs_ = layer_sizes[-1]

@@ -45,7 +45,7 @@ def classification_targets(
             )
         values = to_numpy(indicator)
         if not np.all((values == 0) | (values == 1)):
-            raise ValueError("A 2-D y must be a 0/1 multilabel indicator matrix.")
+            raise ValueError("A 2-D y must be a 0/1 multilabel indicator matrix (no NaN or NA).")
         labels = np.arange(indicator.shape[1])
         if fitted is not None and not np.array_equal(labels, fitted):
             raise ValueError(
@@ -93,9 +93,17 @@ def accuracy(output: Array, Y: Array, *, out_activation: str, xp: Namespace) -> 
 
 def r2(Y: Array, predicted: Array, *, xp: Namespace) -> Array:
     """R² averaged over outputs, as scikit-learn's ``r2_score`` (a constant target that is
-    predicted exactly scores 1, otherwise 0)."""
-    if Y.ndim == 1:
-        Y, predicted = Y[:, None], predicted[:, None]
+    predicted exactly scores 1, otherwise 0).
+
+    ``Y`` and ``predicted`` are 1-D or 2-D; a 1-D array is one output. Their shapes must then
+    agree: nothing is broadcast.
+    """
+    Y, predicted = (a[:, None] if a.ndim == 1 else a for a in (Y, predicted))
+    if tuple(Y.shape) != tuple(predicted.shape):
+        raise ValueError(
+            f"y has {Y.shape[0]} samples and {Y.shape[1]} output(s) but the predictions have "
+            f"{predicted.shape[0]} and {predicted.shape[1]}; they must match."
+        )
     residual = xp.sum((Y - predicted) ** 2, axis=0)
     total = xp.sum((Y - xp.mean(Y, axis=0)) ** 2, axis=0)
     constant = total == 0

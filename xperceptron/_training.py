@@ -288,7 +288,7 @@ def _with_overflow(total: Array, params: list[Array], *, xp: Namespace) -> Array
     return total + sum(xp.max(p) * 0.0 + xp.min(p) * 0.0 for p in params)
 
 
-EpochHook = Callable[["TrainingState", float], bool]
+EpochHook = Callable[["TrainingState", float, float], bool]
 
 
 def train(
@@ -307,8 +307,9 @@ def train(
 ) -> Outcome:
     """Up to ``n_epochs`` epochs from ``state``; ``state`` itself is not changed.
 
-    ``validate(params)`` scores the held-out split; ``on_epoch(state, seconds)`` sees each
-    finished epoch (the parameters copied) and returns whether to stop. A non-finite loss
+    ``validate(params)`` scores the held-out split; ``on_epoch(state, seconds, rate)`` sees
+    each finished epoch (the parameters copied; the counters and learning rate as the next
+    epoch will start; ``rate`` the one this epoch trained with) and returns whether to stop. A non-finite loss
     ends the run with the parameters from before that epoch.
     """
     owned = _Owned(state.params, state.opt_state, in_place=in_place, consumes=step.consumes, xp=xp)
@@ -329,17 +330,17 @@ def train(
         progress, best = record_epoch(progress, loss, batches.n_samples, score, tol=rule.tol)
         if best:
             best_params = owned.snapshot(params)
-        seconds = time.perf_counter() - started
-        if on_epoch is not None and on_epoch(
-            TrainingState(owned.snapshot(params), opt_state, progress, rng), seconds
-        ):
-            return Outcome(
-                TrainingState(params, opt_state, progress, rng), False, True, best_params
-            )
+        rate = progress.learning_rate  # the rate this epoch trained with
+        # The schedule and the stopping counters are updated before callbacks see the state:
+        # a checkpoint written now resumes exactly as the run goes on.
         progress, action = next_epoch(progress, rule)
+        seconds = time.perf_counter() - started
+        halt = on_epoch is not None and on_epoch(
+            TrainingState(owned.snapshot(params), opt_state, progress, rng), seconds, rate
+        )
         if log is not None and action != "go":
             log(explain(action, progress, rule, validation=validate is not None))
-        if action == "stop":
+        if halt or action == "stop":
             return Outcome(
                 TrainingState(params, opt_state, progress, rng), False, True, best_params
             )

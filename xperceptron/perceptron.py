@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, ClassVar
 
 import numpy as np
 
 from ._base import BaseEstimator, ClassifierMixin, checkpointable
+from ._frames import feature_names, set_feature_names
 from ._labels import decode, encode, find_classes
 from ._namespace import Array, Device, Namespace, get_namespace, is_writeable, to_numpy
 from ._validation import (
@@ -20,7 +22,7 @@ from ._validation import (
     check_X,
 )
 from .activations import log_logistic, logistic
-from .exceptions import ConvergenceWarning, warn
+from .exceptions import ConvergenceWarning, DivergenceError, warn
 from .losses import get_output_loss, log_softmax
 from .network import backward, forward
 
@@ -65,8 +67,10 @@ class Perceptron(ClassifierMixin, BaseEstimator):
     n_iter_ : int
         Iterations run.
     errors_ : list of int
-        At each iteration, the number of samples some output unit got wrong (for two classes:
-        the misclassified samples), before that iteration's update.
+        At each iteration, the number of misclassified samples (as :meth:`predict` labels
+        them), before that iteration's update. With more than two classes, the threshold rule
+        trains until no one-vs-rest unit is wrong, which can take longer than until no sample
+        is misclassified.
     loss_curve_ : list of float
         With ``rule="logistic"``: the binary log-loss (summed over units, mean over samples)
         at each iteration, the objective that rule descends. Empty for the threshold rule,
@@ -126,6 +130,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         """
         self._validate_params()
         xp, device = get_namespace(X=X, y=y, coef_init=coef_init, intercept_init=intercept_init)
+        names = feature_names(X)  # a DataFrame's column names, read before X is an array
         X = check_X(X, xp=xp, device=device)
         n_samples, n_features = X.shape
         classes, indices = find_classes(check_labels(y, n_samples))
@@ -139,32 +144,41 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         units = [1] if n_units == 1 else range(n_units)
         Y = encode(indices, units, dtype=X.dtype, xp=xp, device=device)
 
-        # exp(-z) may overflow to inf in the tutorial's sigmoid, and 1 / inf = 0 is right.
-        with np.errstate(over="ignore"):
-            W, b, errors, losses, stopped = self._iterate(X, Y, coef.T, intercept, xp=xp)
-        if not stopped and (self.rule == "threshold" or self.tol is not None):
-            warn(
-                f"Perceptron stopped at max_iter={self.max_iter} with {errors[-1]} "
-                "misclassified samples; increase max_iter (if the errors never reach "
-                "zero, the classes are not linearly separable).",
-                ConvergenceWarning,
-            )
-
+        # NumPy warns where exp(-z) overflows in the tutorial's sigmoid (1 / inf = 0 is
+        # right) and where diverging weights overflow: divergence is reported below instead.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            run = self._iterate(X, Y, coef.T, intercept, xp=xp)
+        W, b = run.finite if run.diverged else run.last
         self.coef_, self.intercept_ = W.T, b
         self.classes_ = classes
         self.n_features_in_ = n_features
-        self.n_iter_ = len(errors)
-        self.errors_ = errors
-        self.loss_curve_ = losses
+        set_feature_names(self, names)
+        self.n_iter_ = len(run.errors)
+        self.errors_ = run.errors
+        self.loss_curve_ = run.losses
+        if run.diverged:
+            n = len(run.errors)
+            what = f"iteration {n}'s update made" if n else "the initial weights give"
+            raise DivergenceError(
+                f"Perceptron diverged: {what} X @ coef_.T non-finite in {X.dtype}. The "
+                + (f"weights iteration {n} started from" if n else "initial weights")
+                + " are kept; scale X (e.g. StandardScaler) or lower learning_rate (it is "
+                f"{self.learning_rate})."
+            )
+        if not run.stopped and (self.rule == "threshold" or self.tol is not None):
+            units = f" ({run.unit_errors} one-vs-rest unit errors)" if n_units > 1 else ""
+            warn(
+                f"Perceptron stopped at max_iter={self.max_iter} with {run.errors[-1]} "
+                f"misclassified samples{units}; increase max_iter (if the errors never reach "
+                "zero, the classes are not linearly separable).",
+                ConvergenceWarning,
+            )
         return self
 
-    def _iterate(
-        self, X: Array, Y: Array, W: Array, b: Array, *, xp: Namespace
-    ) -> tuple[Array, Array, list[int], list[float], bool]:
-        """Full-batch iterations from ``(W, b)``: the weights reached, the errors and losses
-        of each iteration, and whether a stopping criterion ended training."""
-        errors: list[int] = []
-        losses: list[float] = []
+    def _iterate(self, X: Array, Y: Array, W: Array, b: Array, *, xp: Namespace) -> _Run:
+        """Full-batch iterations from ``(W, b)``, until a stopping criterion, ``max_iter``,
+        or weights that are no longer finite."""
+        run = _Run(last=(W, b), finite=(W, b))
         best_loss, no_improvement = np.inf, 0
         loss_and_delta = get_output_loss("logistic").loss_and_delta
         learning_rate, threshold, several = self.learning_rate, self.threshold, Y.shape[1] > 1
@@ -174,28 +188,37 @@ class Perceptron(ClassifierMixin, BaseEstimator):
             params = [(W, b)]
             logits, inputs = forward(params, X, activation="identity", xp=xp, in_place=in_place)
             predicted = xp.astype(_tutorial_sigmoid(logits, xp=xp) >= threshold, dtype)
-            residual = predicted - Y  # -1, 0 or 1: the nonzero entries are the errors
-            wrong = xp.any(residual != 0.0, axis=1) if several else residual
-            # Read once per iteration: the iteration is the epoch (one full batch).
-            n_wrong = int(xp.count_nonzero(wrong))
-            errors.append(n_wrong)
+            residual = predicted - Y  # -1, 0 or 1: the nonzero entries are the unit errors
+            # Read once per iteration (the iteration is the epoch): the unit errors, the
+            # misclassified samples, and whether any logit is not finite.
+            unit_errors, misclassified, finite = _figures(logits, residual, Y, several, xp=xp)
+            if not finite:
+                run.diverged = True
+                return run
+            run.finite, run.unit_errors = (W, b), unit_errors
+            run.errors.append(misclassified)
             if thresholded:
-                if n_wrong == 0:  # the update would be exactly zero: converged
-                    return W, b, errors, losses, True
+                if unit_errors == 0:  # the update would be exactly zero: converged
+                    run.stopped = True
+                    return run
                 delta = residual
             else:
                 loss, delta = loss_and_delta(logits, Y, xp=xp)
-                losses.append(float(loss))
+                run.losses.append(float(loss))
                 if self.tol is not None:
-                    no_improvement = 0 if losses[-1] < best_loss - self.tol else no_improvement + 1
-                    best_loss = min(best_loss, losses[-1])
+                    no_improvement = 0 if run.losses[-1] < best_loss - self.tol else no_improvement + 1
+                    best_loss = min(best_loss, run.losses[-1])
                     if no_improvement >= self.n_iter_no_change:
-                        return W, b, errors, losses, True
+                        run.stopped = True
+                        return run
             ((grad_W, grad_b),) = backward(params, inputs, delta, activation="identity", xp=xp)
             W = W - learning_rate * grad_W
             if fit_intercept:
                 b = b - learning_rate * grad_b
-        return W, b, errors, losses, False
+            run.last = (W, b)
+        # The last update is checked too: one more read, after the loop.
+        run.diverged = not bool(xp.all(xp.isfinite(W)) & xp.all(xp.isfinite(b)))
+        return run
 
     def _checkpoint(self) -> tuple[dict[str, Any], dict[str, np.ndarray[Any, Any]]]:
         """What :func:`xperceptron.save` writes: JSON-able metadata and NumPy arrays."""
@@ -236,7 +259,8 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         if tuple(value.shape) != shape:
             raise ValueError(f"{name} must have shape {shape}, got {tuple(value.shape)}.")
         check_finite(value, xp=xp, name=name)
-        return value
+        # A copy: the caller's array must never become the model's (nor change with it).
+        return xp.asarray(value, copy=True)
 
     def _checked(self, X: Any) -> tuple[Array, Namespace]:
         X, xp, _ = self._check_predict_input(X, "coef_")
@@ -284,3 +308,32 @@ def _tutorial_sigmoid(z: Array, *, xp: Namespace) -> Array:
     result is exactly 0, as it should be: callers silence NumPy's overflow warning.
     """
     return 1.0 / (1.0 + xp.exp(-z))
+
+
+@dataclasses.dataclass
+class _Run:
+    """What :meth:`Perceptron._iterate` reached: the last weights, the last finite ones, and
+    the figures of each iteration."""
+
+    last: tuple[Array, Array]
+    finite: tuple[Array, Array]
+    errors: list[int] = dataclasses.field(default_factory=list)
+    losses: list[float] = dataclasses.field(default_factory=list)
+    unit_errors: int = 0
+    stopped: bool = False
+    diverged: bool = False
+
+
+def _figures(
+    logits: Array, residual: Array, Y: Array, several: bool, *, xp: Namespace
+) -> tuple[int, int, bool]:
+    """Unit errors, misclassified samples (as :meth:`Perceptron.predict` labels them) and
+    whether every logit is finite, read to the host at once."""
+    unit_errors = xp.count_nonzero(residual)
+    if several:  # one-vs-rest: the sample's label is the unit of the largest logit
+        misclassified = xp.count_nonzero(xp.argmax(logits, axis=1) != xp.argmax(Y, axis=1))
+    else:
+        misclassified = unit_errors
+    finite = xp.astype(xp.all(xp.isfinite(logits)), unit_errors.dtype)
+    units, wrong, ok = (int(v) for v in to_numpy(xp.stack([unit_errors, misclassified, finite])))
+    return units, wrong, bool(ok)
