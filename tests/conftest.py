@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from xperceptron._backends import NAMES as BACKEND_FAMILIES
-from xperceptron._namespace import default_float_dtype, host_dtype, to_numpy
+from xperceptron._namespace import default_float_dtype, device_dtype, numpy_dtype, to_numpy
 
 
 @dataclass(frozen=True)
@@ -35,8 +35,10 @@ class Backend:
         a = np.asarray(a)
         if dtype is None and a.dtype.kind == "f":
             dtype = self.float_dtype
-        if dtype is not None and self.xp.isdtype(dtype, "real floating"):
-            a = a.astype(host_dtype(dtype, self.xp))
+        if dtype is None and a.dtype.kind in "iu":  # int32 on a device without int64
+            dtype = device_dtype(a.dtype, self.xp, self.device)
+        if dtype is not None:
+            a = a.astype(numpy_dtype(dtype))
         return self.xp.asarray(a, device=self.device)
 
     def assert_array(
@@ -81,10 +83,12 @@ def _numpy() -> list[Backend]:
 def _strict() -> list[Backend]:
     import array_api_strict as xp
 
-    device1, no_float64 = xp.Device("device1"), xp.Device("no_float64")
+    device1, no_float64, no_x64 = (xp.Device(name) for name in ("device1", "no_float64", "no_x64"))
     return [
         Backend("strict-device1", xp, device1, xp.float64),
         Backend("strict-no_float64", xp, no_float64, default_float_dtype(xp, no_float64), False),
+        # Neither float64 nor int64 (indices and labels in int32), as JAX without x64.
+        Backend("strict-no_x64", xp, no_x64, default_float_dtype(xp, no_x64), False),
     ]
 
 

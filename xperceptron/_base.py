@@ -5,11 +5,11 @@ through which :mod:`xperceptron.io` saves and loads any estimator without knowin
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
 from typing import Any, ClassVar, Protocol, TypeVar
 
 import numpy as np
 
+from ._checkpoint_schema import MemberSpec
 from ._frames import check_feature_names, feature_names, frame_values, is_frame
 from ._namespace import Array, Device, Namespace, get_namespace, is_array, to_numpy
 from ._validation import (
@@ -33,8 +33,19 @@ __all__ = [
 
 _E = TypeVar("_E", bound=type)
 
-Mover = Callable[[dict[str, np.ndarray[Any, Any]], str, tuple[int, ...]], Array]
-"""``to_device(arrays, name, shape)``: one checked float member, on the target device."""
+
+class Mover(Protocol):
+    """``to_device(arrays, name, shape)``: one checked float member, on the target device
+    (with ``non_negative``, refused if a value is negative)."""
+
+    def __call__(
+        self,
+        arrays: dict[str, np.ndarray[Any, Any]],
+        name: str,
+        shape: tuple[int, ...],
+        *,
+        non_negative: bool = False,
+    ) -> Array: ...
 
 
 class Checkpointable(Protocol):
@@ -44,10 +55,18 @@ class Checkpointable(Protocol):
         """The fitted state: JSON-able metadata and host arrays."""
         ...
 
+    def _checkpoint_members(self, meta: dict[str, Any]) -> dict[str, MemberSpec]:
+        """The arrays a checkpoint of fitted state ``meta`` holds beside its header, by name:
+        what each must be and its shape. Asked before any array is read, so that unknown,
+        missing, mistyped or oversized members are refused unread."""
+        ...
+
     def _restore(
         self, meta: dict[str, Any], arrays: dict[str, np.ndarray[Any, Any]], *, to_device: Mover
     ) -> None:
-        """Set the fitted state from :meth:`_checkpoint` 's output, checking it first."""
+        """Set the fitted state from :meth:`_checkpoint` 's output, checking it first;
+        ``arrays`` are those :meth:`_checkpoint_members` named, of the dtype and shape it
+        said."""
         ...
 
 
@@ -132,7 +151,8 @@ class BaseEstimator:
         check_feature_names(self, feature_names(X))
         reference = getattr(self, fitted)
         reference = reference[0] if isinstance(reference, list) else reference
-        xp, device = get_namespace(X=X)
+        # Lists (and other non-arrays) follow the model's arrays: its namespace and device.
+        xp, device = get_namespace(X=X) if is_array(X) else get_namespace(fitted=reference)
         check_same_namespace(reference, xp=xp, device=device)
         X = check_X(X, xp=xp, device=device, dtype=reference.dtype)
         check_features(X, self)

@@ -6,7 +6,17 @@ from typing import Any
 
 import numpy as np
 
-from ._namespace import Array, Device, Namespace, get_namespace, to_numpy
+from ._frames import plain_labels
+from ._namespace import (
+    Array,
+    Device,
+    Namespace,
+    device_dtype,
+    get_namespace,
+    host_array,
+    numpy_dtype,
+    to_numpy,
+)
 
 __all__ = ["decode", "encode", "find_classes"]
 
@@ -33,7 +43,11 @@ def decode(indices: Array, classes: np.ndarray[Any, Any], *, xp: Namespace) -> A
     if isinstance(indices, np.ndarray) or classes.dtype.kind not in "biuf":
         return classes[to_numpy(indices)]
     _, device = get_namespace(indices=indices)
-    return xp.take(xp.asarray(classes, device=device), indices)
+    # In the device's dtype of that kind (int32 where it has no int64), where the labels fit.
+    held = classes.astype(numpy_dtype(device_dtype(classes.dtype, xp, device)))
+    if not np.array_equal(held, classes):
+        return classes[to_numpy(indices)]
+    return xp.take(xp.asarray(held, device=device), indices)
 
 
 def find_classes(
@@ -47,7 +61,9 @@ def find_classes(
     ValueError
         If a label is not among ``classes``, or there are fewer than two classes.
     """
-    known = np.unique(np.asarray(classes)) if classes is not None else np.unique(labels)
+    # Classes given as objects (pandas' unique(), a Categorical) are read as strings or numbers.
+    given = None if classes is None else plain_labels(host_array(classes), "classes")
+    known = np.unique(given) if given is not None else np.unique(labels)
     indices = np.searchsorted(known, labels)
     # Where the search lands on another value, the label is not a class.
     found = (

@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
-import math
 from typing import Any, ClassVar
 
 import numpy as np
@@ -19,7 +18,16 @@ import numpy as np
 from ._base import BaseEstimator
 from ._frames import check_feature_names, feature_names
 from ._mlp_checkpoint import MLPCheckpoints
-from ._namespace import Array, Device, Namespace, get_namespace, is_writeable
+from ._mlp_params import MLP_CONSTRAINTS, make_optimizer
+from ._namespace import (
+    Array,
+    Device,
+    Namespace,
+    get_namespace,
+    index_array,
+    is_array,
+    is_writeable,
+)
 from ._stopping import Progress, StopRule
 from ._targets import validation_split
 from ._training import (
@@ -33,53 +41,23 @@ from ._training import (
     train,
 )
 from ._validation import (
-    BOOLEAN,
-    NONE,
-    Interval,
-    OneOf,
-    Satisfies,
     as_float_array,
     check_features,
     check_same_namespace,
     check_X,
     is_int,
 )
-from .activations import ACTIVATIONS
-from .callbacks import HOOKS, CallbackList, Epoch, ProgressBar, is_callback
+from .callbacks import CallbackList, Epoch, ProgressBar
 from .exceptions import ConvergenceWarning, DivergenceError, warn
-from .initializers import check_random_state, glorot_uniform, is_random_state
+from .initializers import check_random_state, glorot_uniform
 from .network import forward, predict
-from .optimizers import SCHEDULES, SOLVERS, adam, sgd
 
 __all__ = ["BaseMLP"]
 
 
-def _hidden_sizes_ok(sizes: Any) -> bool:
-    if is_int(sizes):
-        return bool(sizes > 0)
-    try:
-        return all(is_int(s) and s > 0 for s in sizes)  # () is a network with no hidden layer
-    except TypeError:
-        return False
-
-
-def _callbacks_ok(callbacks: Any) -> bool:
-    return isinstance(callbacks, list | tuple) and all(is_callback(c) for c in callbacks)
-
-
-def _float(low: float | None, high: float | None, closed: str) -> list[Any]:
-    return [Interval("real", low, high, closed=closed)]
-
-
-def _optimizer(
-    solver: str, momentum: float, nesterov: bool, beta_1: float, beta_2: float, epsilon: float
-) -> Any:
-    return sgd(momentum, nesterov) if solver == "sgd" else adam(beta_1, beta_2, epsilon)
-
-
 @functools.lru_cache(maxsize=32)
 def _shared_step(network: Network, solver: tuple[Any, ...], in_place: bool, xp: Namespace) -> Any:
-    return make_step(network, _optimizer(*solver), in_place=in_place, xp=xp)
+    return make_step(network, make_optimizer(*solver), in_place=in_place, xp=xp)
 
 
 @dataclasses.dataclass
@@ -111,34 +89,7 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
     _progress: Progress
     _optimizer_state: Any
 
-    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
-        "hidden_layer_sizes": [Satisfies(_hidden_sizes_ok, "an int > 0 or a sequence of ints > 0")],
-        "activation": [OneOf(*sorted(ACTIVATIONS))],
-        "solver": [OneOf(*SOLVERS)],
-        "alpha": _float(0, None, "left"),
-        "batch_size": [OneOf("auto"), Interval("int", 1, None, closed="left")],
-        "learning_rate": [OneOf(*SCHEDULES)],
-        "learning_rate_init": _float(0, None, "neither"),
-        "power_t": _float(0, None, "left"),
-        "max_iter": [Interval("int", 1, None, closed="left")],
-        "shuffle": [BOOLEAN],
-        "random_state": [Satisfies(is_random_state, "None, an int or a numpy.random.Generator")],
-        "tol": _float(0, None, "left"),
-        "verbose": [BOOLEAN, Interval("int", 0, None, closed="left")],
-        "warm_start": [BOOLEAN],
-        "momentum": _float(0, 1, "both"),
-        "nesterovs_momentum": [BOOLEAN],
-        "early_stopping": [BOOLEAN],
-        "validation_fraction": _float(0, 1, "neither"),
-        "beta_1": _float(0, 1, "left"),
-        "beta_2": _float(0, 1, "left"),
-        "epsilon": _float(0, None, "neither"),
-        "n_iter_no_change": [Interval("int", 1, None, closed="left"), OneOf(math.inf)],
-        "callbacks": [
-            NONE,
-            Satisfies(_callbacks_ok, f"a list of objects with any of the methods {list(HOOKS)}"),
-        ],
-    }
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = MLP_CONSTRAINTS
 
     def __init__(
         self,
@@ -263,8 +214,10 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True.")
         hidden = self._hidden_sizes()
-        xp, device = get_namespace(X=X, y=y)
         reuse = hasattr(self, "coefs_") and (incremental or self.warm_start)
+        # Lists follow the arrays they come with: X's or y's, else the fitted model's.
+        fitted = self.coefs_[0] if reuse and not (is_array(X) or is_array(y)) else None
+        xp, device = get_namespace(X=X, y=y, fitted=fitted)
         names = feature_names(X)  # a DataFrame's column names, read before X is an array
         if reuse:  # first, as scikit-learn: other columns of a DataFrame may be all NaN
             check_feature_names(self, names)
@@ -295,7 +248,7 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
                 float(self.beta_1), float(self.beta_2), float(self.epsilon))  # fmt: skip
 
     def _optimizer(self) -> Any:
-        return _optimizer(*self._solver())
+        return make_optimizer(*self._solver())
 
     def _start(self, run: _Run) -> TrainingState:
         """The state training starts from: the fitted one, or new weights from the seed."""
@@ -325,7 +278,7 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
             return run.X, run.Y, None
         xp, device = run.xp, run.device
         train_rows, valid_rows = (
-            xp.asarray(rows, device=device)
+            index_array(rows, xp, device)
             for rows in validation_split(run.X.shape[0], self.validation_fraction, run.strata, rng)
         )
         X_val, Y_val = xp.take(run.X, valid_rows, axis=0), xp.take(run.Y, valid_rows, axis=0)

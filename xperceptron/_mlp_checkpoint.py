@@ -4,16 +4,26 @@
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
+from ._checkpoint_schema import (
+    FLOAT,
+    LABELS,
+    MemberSpec,
+    checked_fields,
+    generator_state,
+    restore_generator,
+)
 from ._namespace import to_numpy
 from ._stopping import Progress
 from ._training import TrainingState
 from .optimizers import restore_state, state_to_checkpoint
 
 __all__ = ["MLPCheckpoints"]
+
+_FITTED = ("layer_sizes", "targets", "progress", "optimizer", "rng")
 
 
 class MLPCheckpoints:
@@ -36,7 +46,10 @@ class MLPCheckpoints:
     ) -> None:
         raise NotImplementedError
 
-    _TARGET_ATTRIBUTES: tuple[str, ...] = ("out_activation_",)
+    # The attributes saved in the header's "targets" (JSON), and those saved as label arrays
+    # of one label per output unit (two for a single logistic unit): the only ones restored.
+    _TARGET_ATTRIBUTES: ClassVar[tuple[str, ...]] = ("out_activation_",)
+    _LABEL_MEMBERS: ClassVar[tuple[str, ...]] = ()
 
     def _checkpoint(self) -> tuple[dict[str, Any], dict[str, np.ndarray[Any, Any]]]:
         """What :func:`xperceptron.save` writes: JSON-able metadata and NumPy arrays."""
@@ -48,37 +61,67 @@ class MLPCheckpoints:
             "targets": {name: getattr(self, name) for name in self._TARGET_ATTRIBUTES},
             "progress": self._progress.to_json(),
             "optimizer": optimizer,
-            "rng": self._rng.bit_generator.state,
+            "rng": generator_state(self._rng),
         }
         return meta, arrays
+
+    def _layer_sizes(self, meta: Any) -> list[int]:
+        """The checked ``layer_sizes`` of fitted state ``meta``: ints >= 1, the hidden ones
+        those of ``hidden_layer_sizes``."""
+        sizes = checked_fields(meta, _FITTED, "the fitted state")["layer_sizes"]
+        if (
+            not isinstance(sizes, list)
+            or len(sizes) < 2
+            or not all(type(n) is int and n >= 1 for n in sizes)
+        ):
+            raise ValueError(f"layer_sizes must be a list of 2+ ints >= 1, got {sizes!r:.100}.")
+        if sizes[1:-1] != list(self._hidden_sizes()):
+            raise ValueError(
+                f"layer sizes {sizes!r:.200} do not match hidden_layer_sizes="
+                f"{self.hidden_layer_sizes!r}."
+            )
+        return sizes
+
+    def _parameter_shapes(self, layer_sizes: list[int]) -> dict[str, tuple[int, ...]]:
+        shapes: dict[str, tuple[int, ...]] = {}
+        for i, (fan_in, fan_out) in enumerate(itertools.pairwise(layer_sizes)):
+            shapes[f"coefs_{i}"], shapes[f"intercepts_{i}"] = (fan_in, fan_out), (fan_out,)
+        return shapes
+
+    def _checkpoint_members(self, meta: dict[str, Any]) -> dict[str, MemberSpec]:
+        """The parameters, the optimizer state and the labels of the declared network."""
+        layer_sizes = self._layer_sizes(meta)
+        shapes = self._parameter_shapes(layer_sizes)
+        members: dict[str, MemberSpec] = {name: (FLOAT, s) for name, s in shapes.items()}
+
+        def name(key: str, shape: tuple[int, ...], **_: Any) -> None:
+            members[key] = (FLOAT, shape)
+
+        restore_state(meta["optimizer"], name, list(shapes.values()))  # the names it reads
+        n_labels = max(layer_sizes[-1], 2)
+        members.update({key: (LABELS, (n_labels,)) for key in self._LABEL_MEMBERS})
+        return members
 
     def _restore(
         self, meta: dict[str, Any], arrays: dict[str, np.ndarray[Any, Any]], *, to_device: Any
     ) -> None:
         """Set the fitted state from :meth:`_checkpoint` 's output, checked first."""
-        layer_sizes = [int(n) for n in meta["layer_sizes"]]
-        expected_sizes = [layer_sizes[0], *self._hidden_sizes(), layer_sizes[-1]]
-        if layer_sizes != expected_sizes:
-            raise ValueError(
-                f"layer sizes {layer_sizes} do not match hidden_layer_sizes="
-                f"{self.hidden_layer_sizes!r}."
-            )
-        shapes: dict[str, tuple[int, ...]] = {}
-        for i, (fan_in, fan_out) in enumerate(itertools.pairwise(layer_sizes)):
-            shapes[f"coefs_{i}"], shapes[f"intercepts_{i}"] = (fan_in, fan_out), (fan_out,)
+        layer_sizes = self._layer_sizes(meta)
+        shapes = self._parameter_shapes(layer_sizes)
         params = [to_device(arrays, name, shape) for name, shape in shapes.items()]
         state = restore_state(
-            meta["optimizer"], lambda name, shape: to_device(arrays, name, shape),
+            meta["optimizer"], lambda name, shape, **kw: to_device(arrays, name, shape, **kw),
             list(shapes.values()),
         )  # fmt: skip
         progress = Progress.from_json(meta["progress"])
-        rng = np.random.default_rng()
-        rng.bit_generator.state = meta["rng"]
-        targets = dict(meta["targets"])
-        self._restore_targets(targets, arrays)
+        rng = restore_generator(meta["rng"])
+        targets = dict(checked_fields(meta["targets"], self._TARGET_ATTRIBUTES, "targets"))
+        self._restore_targets(targets, arrays, layer_sizes[-1])
         self._commit(TrainingState(params, state, progress, rng), targets, layer_sizes)
 
     def _restore_targets(
-        self, targets: dict[str, Any], arrays: dict[str, np.ndarray[Any, Any]]
+        self, targets: dict[str, Any], arrays: dict[str, np.ndarray[Any, Any]], n_outputs: int
     ) -> None:
-        """Subclasses add what their targets need (the classifier's ``classes_``)."""
+        """Check the saved ``targets`` against ``n_outputs`` output units, and add what
+        they need from ``arrays`` (the classifier's ``classes_``)."""
+        raise NotImplementedError

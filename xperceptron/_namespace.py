@@ -25,15 +25,21 @@ __all__ = [
     "Device",
     "HostArray",
     "Namespace",
+    "argmax_rows",
     "compile_step",
     "default_float_dtype",
     "default_int_dtype",
+    "detached",
+    "device_dtype",
     "get_namespace",
+    "host_array",
     "host_dtype",
+    "index_array",
     "is_array",
     "is_writeable",
     "namespace_name",
     "namespace_of",
+    "numpy_dtype",
     "numpy_ones_like",
     "to_numpy",
 ]
@@ -90,6 +96,61 @@ def get_namespace(**arrays: Array | None) -> tuple[Namespace, Device]:
 def is_writeable(a: Array) -> bool:
     """Whether ``a`` may be updated in place (NumPy, CuPy, PyTorch: yes; JAX: no)."""
     return bool(array_api_compat.is_writeable_array(a))
+
+
+def detached(a: Array) -> Array:
+    """``a`` without its autograd graph: a PyTorch tensor that requires grad is detached
+    (sharing its memory); every other array is returned as it is."""
+    if array_api_compat.is_torch_array(a) and a.requires_grad:
+        return a.detach()
+    return a
+
+
+def host_array(obj: Any) -> np.ndarray[Any, Any]:
+    """A user's array of any namespace and device, or a Python sequence, as a NumPy array
+    on the host (for labels and class lists: never ``np.asarray`` on a device array)."""
+    return to_numpy(obj) if is_array(obj) else np.asarray(obj)
+
+
+def device_dtype(host: np.dtype[Any], xp: Namespace, device: Device) -> Any:
+    """The dtype of ``xp`` on ``device`` for host values of dtype ``host``: the same where
+    the device has it, else the device's default of that kind (int32 on a device without
+    int64, float32 without float64)."""
+    info = xp.__array_namespace_info__()
+    available = info.dtypes(device=device)
+    if host.name in available:
+        return available[host.name]
+    kind = "real floating" if host.kind == "f" else "integral"
+    return info.default_dtypes(device=device)[kind]
+
+
+def index_array(indices: np.ndarray[Any, Any], xp: Namespace, device: Device) -> Array:
+    """Host row indices moved to ``device`` in its indexing dtype (int32 on a device
+    without int64)."""
+    index = xp.__array_namespace_info__().default_dtypes(device=device)["indexing"]
+    return xp.asarray(indices.astype(numpy_dtype(index), copy=False), device=device)
+
+
+def argmax_rows(x: Array, *, xp: Namespace, device: Device) -> Array:
+    """``argmax(x, axis=1)`` in the device's indexing dtype.
+
+    Where that dtype is int64 this is ``xp.argmax``. Elsewhere (a device without int64,
+    JAX without x64) the first maximum's column is found by comparisons, since some
+    namespaces' ``argmax`` returns int64 there regardless.
+    """
+    index = xp.__array_namespace_info__().default_dtypes(device=device)["indexing"]
+    if numpy_dtype(index) == np.int64:
+        return xp.argmax(x, axis=1)
+    columns = xp.arange(x.shape[1], dtype=index, device=device)
+    at_max = x == xp.max(x, axis=1, keepdims=True)
+    return xp.min(xp.where(at_max, columns, x.shape[1]), axis=1)
+
+
+def numpy_dtype(dtype: Any) -> np.dtype[Any]:
+    """The NumPy dtype of the same name as ``dtype`` of any namespace (``torch.int32``...)."""
+    if isinstance(dtype, type | np.dtype):  # NumPy's and JAX's own scalar types and dtypes
+        return np.dtype(dtype)
+    return np.dtype(str(dtype).rpartition(".")[2])  # torch.int32, array_api_strict.int32
 
 
 def namespace_of(module: Any) -> Namespace:

@@ -41,22 +41,36 @@ class Progress:
         Raises
         ------
         ValueError
-            If a counter is missing or of the wrong type.
+            If a counter is missing, of the wrong type (counters are ints in ``[0, 2**63)``,
+            figures floats as :meth:`to_json` writes them), or out of range: the learning
+            rate, the losses and the scores finite (the best loss may be ``inf`` before any,
+            the best score ``-inf``), one loss per epoch, a score for at most each.
         """
         if not isinstance(data, dict) or set(data) != {f.name for f in dataclasses.fields(cls)}:
             raise ValueError(f"training progress has unexpected fields: {data!r:.200}.")
         for name in ("n_iter", "t", "no_improvement"):
-            if type(data[name]) is not int or data[name] < 0:
-                raise ValueError(f"progress {name} must be an int >= 0, got {data[name]!r}.")
-        for name in ("learning_rate", "best_loss", "best_validation_score"):
-            if not isinstance(data[name], int | float) or isinstance(data[name], bool):
-                raise ValueError(f"progress {name} must be a number, got {data[name]!r}.")
+            if type(data[name]) is not int or not 0 <= data[name] < 2**63:
+                raise ValueError(
+                    f"progress {name} must be an int in [0, 2**63), got {data[name]!r:.50}."
+                )
+        allowed = {"learning_rate": (), "best_loss": (math.inf,),
+                   "best_validation_score": (-math.inf,)}  # fmt: skip
+        for name, infinite in allowed.items():
+            value = data[name]
+            if type(value) is not float or not (math.isfinite(value) or value in infinite):
+                raise ValueError(f"progress {name} must be a finite float, got {value!r:.50}.")
+        if data["learning_rate"] < 0:
+            raise ValueError(f"progress learning_rate must be >= 0, got {data['learning_rate']}.")
         for name in ("loss_curve", "validation_scores"):
             curve = data[name]
             if not isinstance(curve, list) or not all(
-                isinstance(v, int | float) and not isinstance(v, bool) for v in curve
+                type(v) is float and math.isfinite(v) for v in curve
             ):
-                raise ValueError(f"progress {name} must be a list of numbers.")
+                raise ValueError(f"progress {name} must be a list of finite floats.")
+        if len(data["loss_curve"]) != data["n_iter"] or len(data["validation_scores"]) > len(
+            data["loss_curve"]
+        ):
+            raise ValueError("progress must have one loss per epoch and at most one score.")
         fields: dict[str, Any] = {
             k: (list(v) if isinstance(v, list) else v) for k, v in data.items()
         }

@@ -8,7 +8,16 @@ from typing import Any
 import numpy as np
 
 from ._labels import encode, find_classes
-from ._namespace import Array, Device, Namespace, is_array, to_numpy
+from ._namespace import (
+    Array,
+    Device,
+    Namespace,
+    argmax_rows,
+    get_namespace,
+    host_array,
+    is_array,
+    to_numpy,
+)
 from ._validation import as_float_array, check_finite, check_labels
 
 __all__ = [
@@ -55,9 +64,9 @@ def classification_targets(
 
     labels = check_labels(y, n_samples)
     if fitted is not None:
-        if classes is not None and not np.array_equal(np.unique(np.asarray(classes)), fitted):
+        if classes is not None and not np.array_equal(np.unique(host_array(classes)), fitted):
             raise ValueError(
-                f"classes={np.asarray(classes).tolist()} differs from the classes the model "
+                f"classes={host_array(classes).tolist()} differs from the classes the model "
                 f"was fitted with, {fitted.tolist()}; fit a new estimator to change them."
             )
         classes = fitted
@@ -85,7 +94,8 @@ def regression_targets(y: Any, like: Array, *, xp: Namespace, device: Device) ->
 def accuracy(output: Array, Y: Array, *, out_activation: str, xp: Namespace) -> Array:
     """The fraction of rows predicted right (every label right, for multilabel)."""
     if out_activation == "softmax":
-        right = xp.argmax(output, axis=1) == xp.argmax(Y, axis=1)
+        _, device = get_namespace(output=output)
+        right = argmax_rows(output, xp=xp, device=device) == argmax_rows(Y, xp=xp, device=device)
     else:
         right = xp.all((output > 0.5) == (Y > 0.5), axis=1)
     return xp.mean(xp.astype(right, output.dtype))

@@ -25,7 +25,7 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
-from ._namespace import Array, Device, Namespace, compile_step, is_array
+from ._namespace import Array, Device, Namespace, compile_step, index_array, is_array
 from ._stopping import Progress, StopRule, explain, next_epoch, record_epoch
 from .network import value_and_grad
 from .optimizers import Optimizer, apply_updates
@@ -79,11 +79,11 @@ class InMemoryBatches:
         order = rng.permutation(n)
         n_full = n // size
         # The full batches' rows as one (n_full, batch_size) array, the rest apart.
-        full = xp.asarray(order[: n_full * size].reshape(n_full, size), device=self._device)
+        full = index_array(order[: n_full * size].reshape(n_full, size), xp, self._device)
         for i in range(n_full):
             yield self._gather(X, Y, full, i, xp=xp)
         if n_full * size < n:
-            rows = xp.asarray(order[n_full * size :], device=self._device)
+            rows = index_array(order[n_full * size :], xp, self._device)
             yield xp.take(X, rows, axis=0), xp.take(Y, rows, axis=0)
 
 
@@ -309,8 +309,8 @@ def train(
 
     ``validate(params)`` scores the held-out split; ``on_epoch(state, seconds, rate)`` sees
     each finished epoch (the parameters copied; the counters and learning rate as the next
-    epoch will start; ``rate`` the one this epoch trained with) and returns whether to stop. A non-finite loss
-    ends the run with the parameters from before that epoch.
+    epoch will start; ``rate`` the one this epoch trained with) and returns whether to stop.
+    A non-finite loss ends the run with the parameters from before that epoch.
     """
     owned = _Owned(state.params, state.opt_state, in_place=in_place, consumes=step.consumes, xp=xp)
     params, opt_state, progress = owned.params, owned.state, state.progress.copy()

@@ -10,11 +10,13 @@ from typing import Any
 
 import numpy as np
 
+from ._frames import frame_labels, frame_values, is_frame
 from ._namespace import (
     Array,
     Device,
     Namespace,
     default_float_dtype,
+    detached,
     get_namespace,
     host_dtype,
     is_array,
@@ -145,24 +147,30 @@ def _describe(dtype: Any) -> str:
 def as_float_array(
     obj: Any, *, xp: Namespace, device: Device, name: str, dtype: Any = None
 ) -> Array:
-    """``obj`` as a real floating array of ``xp`` on ``device``.
+    """``obj`` as a real floating array of ``xp`` on ``device``, detached from any autograd
+    graph (PyTorch tensors that require grad).
 
     Arrays keep a real floating dtype (float32 stays float32) unless ``dtype`` is given;
-    booleans and integers become the namespace's default floating dtype on ``device``.
-    Python sequences are converted with NumPy on the host, then moved once.
+    float16 becomes float32, in which training and prediction are computed (float16 has too
+    little range for a loss total and too little precision for Adam's moments); booleans and
+    integers become the namespace's default floating dtype on ``device``. Python sequences
+    are converted with NumPy on the host, cast there to ``dtype`` or to the device's default
+    floating dtype (never float64 where the device has none), then moved once.
     """
     if not is_array(obj) or (isinstance(obj, np.ndarray) and obj.dtype.kind not in "biuf"):
+        typed = hasattr(obj, "dtype") or is_frame(obj)  # an array, Series or DataFrame
         obj = _read_on_host(obj, name)
         target = dtype if dtype is not None else default_float_dtype(xp, device)
-        if obj.dtype.kind == "f" and dtype is None:
-            target = getattr(xp, obj.dtype.name, target)
+        if typed and obj.dtype.kind == "f" and dtype is None:
+            target = getattr(xp, _widened(obj.dtype.name), target)
         # Cast on the host, then move once: a device without float64 never sees one.
         host = obj.astype(host_dtype(target, xp), copy=False)
         return xp.asarray(host, device=device)
+    obj = detached(obj)
     if xp.isdtype(obj.dtype, "real floating"):
-        if dtype is None or obj.dtype == dtype:
-            return obj
-        return xp.astype(obj, dtype)
+        if dtype is None:
+            dtype = getattr(xp, _widened(_describe(obj.dtype)), obj.dtype)
+        return obj if obj.dtype == dtype else xp.astype(obj, dtype)
     if xp.isdtype(obj.dtype, ("bool", "integral")):
         return xp.astype(obj, dtype if dtype is not None else default_float_dtype(xp, device))
     if xp.isdtype(obj.dtype, "complex floating"):
@@ -172,8 +180,15 @@ def as_float_array(
     )
 
 
+def _widened(dtype_name: str) -> str:
+    """The floating dtype computations use for data of ``dtype_name``: float16 widens."""
+    return "float32" if dtype_name in ("float16", "bfloat16") else dtype_name
+
+
 def _read_on_host(obj: Any, name: str) -> np.ndarray[Any, Any]:
     """A Python sequence or non-numeric NumPy array as a real NumPy array, or a clear error."""
+    if is_frame(obj):  # pandas: float32 columns stay float32, nullable NA becomes NaN
+        return frame_values(obj, name)
     if type(obj).__module__.startswith("scipy.sparse"):
         raise TypeError(
             f"{name} is a SciPy sparse matrix: sparse input is not supported; "
@@ -279,6 +294,8 @@ def check_labels(y: Any, n_samples: int, *, name: str = "y") -> np.ndarray[Any, 
         raise ValueError(f"This estimator requires y to be passed, but the target {name} is None.")
     if is_array(y):
         labels = to_numpy(y)
+    elif is_frame(y):  # pandas: strings as str whatever the dtype, nullable numbers as numbers
+        labels = frame_labels(y, name)
     else:
         labels = np.asarray(y)
         if labels.dtype == object:

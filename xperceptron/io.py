@@ -3,7 +3,13 @@
 Every member loads with ``numpy.load(path, allow_pickle=False)``: the parameters, the
 optimizer state and the labels as plain numeric or string arrays, and a ``header`` member
 holding JSON (format version, class, hyperparameters, training progress, random state).
-Loading never executes anything from the file.
+
+Loading never executes anything from the file, and trusts nothing in it. The header is read
+first, bounded in size and nesting, and each of its fields is checked for its type; the
+estimator it names then says which arrays its declared architecture holds, and each is
+checked for dtype, shape and size before its data is read (:mod:`xperceptron._npz`), and
+for finite values after. A file is refused with a ``ValueError`` saying why, or it loads the
+model that was saved.
 """
 
 from __future__ import annotations
@@ -11,22 +17,49 @@ from __future__ import annotations
 import errno
 import json
 import os
-import tempfile
+import re
+import secrets
+import stat
 import zipfile
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 
 from ._base import CHECKPOINT_CLASSES, BaseEstimator, Mover, check_is_fitted
-from ._namespace import Array, Device, Namespace, get_namespace, host_dtype, namespace_of
+from ._checkpoint_schema import (
+    FLOAT,
+    MemberSpec,
+    checked_fields,
+    generator_state,
+    restore_generator,
+)
+from ._namespace import (
+    Array,
+    Device,
+    Namespace,
+    get_namespace,
+    host_dtype,
+    namespace_name,
+    namespace_of,
+)
+from ._npz import Archive
 
-__all__ = ["FORMAT_VERSION", "load", "read_metadata", "save"]
+__all__ = ["FORMAT_VERSION", "HEADER_CHARS", "HEADER_DEPTH", "load", "read_metadata", "save"]
 
 FORMAT = "xperceptron-checkpoint"
 FORMAT_VERSION = 1
+HEADER_CHARS = 1 << 24
+"""The most characters a checkpoint's JSON header holds (16 Mi; the metadata is most of it)."""
+HEADER_DEPTH = 64
+"""The deepest a checkpoint's JSON header nests (a model's own fields nest 6 deep)."""
 _NOT_SAVED = {"callbacks": None}
+_HEADER_FIELDS = ("format", "format_version", "class", "dtype", "params", "fitted", "metadata")
+_FLOATS = ("float16", "float32", "float64")
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 # The estimators register themselves (``_base.checkpointable``): this module imports none.
 _CLASSES = CHECKPOINT_CLASSES
+_T = TypeVar("_T")
 
 
 def save(
@@ -41,17 +74,21 @@ def save(
     beside the model; :func:`read_metadata` returns it.
 
     The file is written next to ``path`` and then renamed, so an interrupted save never
-    leaves a half-written checkpoint in its place. ``callbacks`` are not saved (they hold
-    files and terminals): the loaded estimator has ``callbacks=None``.
+    leaves a half-written checkpoint in its place. A new file gets the permissions any
+    program's would (``0o666`` less the umask); a file replaced keeps its own. Where ``path``
+    is a symbolic link, the file it points to is written. ``callbacks`` are not saved (they
+    hold files and terminals): the loaded estimator has ``callbacks=None``.
 
     Raises
     ------
     NotFittedError
         If the estimator was not fitted.
     TypeError
-        For an estimator this format does not know.
+        For an estimator this format does not know, or metadata that is not JSON.
     ValueError
-        If something cannot be written without pickle (labels of dtype object).
+        If something cannot be written without pickle (labels of dtype object), or could
+        not be loaded again: non-finite parameters, metadata beyond :data:`HEADER_CHARS`
+        characters or :data:`HEADER_DEPTH` levels of nesting.
     """
     name = type(estimator).__name__
     if _CLASSES.get(name) is not type(estimator):
@@ -77,21 +114,14 @@ def save(
                 f"{key} has dtype {array.dtype}, which cannot be stored without pickle; "
                 "use numeric or string labels."
             )
+        if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+            raise ValueError(f"{key} holds non-finite values; a checkpoint holds finite ones.")
     try:
         text = json.dumps(header)
     except TypeError as exc:
         raise TypeError(f"metadata must be JSON-serialisable: {exc}") from exc
-    members = {"header": np.array(text), **arrays}
-    target = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(target))
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".xperceptron-", suffix=".npz")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            np.savez(file, **members)
-        os.replace(temporary, target)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    _check_text(text)
+    _write(os.fspath(path), {"header": np.array(text), **arrays})
 
 
 def load(
@@ -120,73 +150,172 @@ def load(
         If ``path`` does not exist.
     ValueError
         If the file is not a checkpoint, is truncated or damaged, has another format version,
-        or holds a member of an unexpected dtype or shape.
+        or holds anything a checkpoint of its declared model cannot: an unknown field or
+        member, a value of the wrong type, dtype or shape, non-finite parameters, sizes
+        beyond what the model holds. Also for a ``dtype`` or ``device`` that ``xp`` lacks.
     """
     target = os.fspath(path)
-    header, members = _read(target)
     namespace = namespace_of(xp) if xp is not None else get_namespace()[0]
-    try:
-        cls = _CLASSES[header["class"]]
-        estimator = cls(**_decode(header["params"]))
-        estimator._validate_params()
-        saved = getattr(namespace, header["dtype"])
-        to_device = _mover(members, namespace, device, dtype if dtype is not None else saved)
-        estimator._restore(header["fitted"], members, to_device=to_device)
-    except (KeyError, TypeError, AttributeError, IndexError) as exc:
-        raise ValueError(f"{target} has a malformed or incomplete checkpoint: {exc!r}") from exc
+    with _open(target) as archive:
+        header = _checked(target, _header, archive)
+        host = _target_dtype(namespace, header["dtype"], dtype, device)
+        estimator, arrays = _checked(target, _contents, archive, header)
+    to_device = _mover(namespace, device, host)
+    _checked(target, estimator._restore, header["fitted"], arrays, to_device=to_device)
     return estimator
 
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The ``metadata`` dict stored by :func:`save` (empty if none was given)."""
-    header, _ = _read(os.fspath(path))
-    metadata = header.get("metadata", {})
-    if not isinstance(metadata, dict):
-        raise ValueError(f"{os.fspath(path)} has malformed metadata.")
+    """The ``metadata`` dict stored by :func:`save` (empty if none was given).
+
+    Only the checkpoint's header is read, with the checks :func:`load` makes of it.
+    """
+    target = os.fspath(path)
+    with _open(target) as archive:
+        header = _checked(target, _header, archive)
+    metadata: dict[str, Any] = header["metadata"]
     return metadata
 
 
-def _read(target: str) -> tuple[dict[str, Any], dict[str, np.ndarray[Any, Any]]]:
-    """The checked header and the other members of a checkpoint, without pickle."""
+def _checked(target: str, read: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+    """``read(*args, **kwargs)``, its complaints about the file as one ``ValueError``."""
+    try:
+        return read(*args, **kwargs)
+    except ValueError as exc:
+        raise ValueError(f"{target}: {exc}") from exc
+    except (KeyError, TypeError, AttributeError, IndexError, OverflowError) as exc:
+        raise ValueError(f"{target}: malformed or incomplete checkpoint ({exc!r:.300})") from exc
+
+
+def _open(target: str) -> Archive:
     if not os.path.exists(target):
         raise FileNotFoundError(errno.ENOENT, "No such checkpoint", target)
     if not zipfile.is_zipfile(target):
         raise ValueError(f"{target} is not an xperceptron checkpoint (not an .npz archive).")
-    try:
-        with np.load(target, allow_pickle=False) as archive:
-            members = {key: archive[key] for key in archive.files}
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-        raise ValueError(f"{target} is damaged or not a checkpoint: {exc}") from exc
-    return _header(members.pop("header", None), target), members
+    return _checked(target, Archive, target)
 
 
-def _header(member: np.ndarray[Any, Any] | None, target: str) -> dict[str, Any]:
-    if member is None or member.dtype.kind != "U" or member.ndim != 0:
-        raise ValueError(f"{target} has no valid header: it is not an xperceptron checkpoint.")
+def _header(archive: Archive) -> dict[str, Any]:
+    """The header, read alone (bounded), each top-level field checked."""
+    if "header" not in archive.members:
+        raise ValueError("no valid header: it is not an xperceptron checkpoint.")
+    what = "a string (the JSON header)"
+    member = archive.read("header", kinds="U", what=what, shape=(), limit=4 * HEADER_CHARS)
     try:
-        header = json.loads(str(member))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{target} has a damaged header: {exc}") from exc
+        text = str(member[()])
+        _check_text(text)
+        header = json.loads(text, object_pairs_hook=_unique_keys)
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(f"damaged header: {exc}") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise ValueError(f"{target} is not an xperceptron checkpoint.")
+        raise ValueError("not an xperceptron checkpoint (its header names another format).")
     version = header.get("format_version")
-    if version != FORMAT_VERSION:
-        newer = isinstance(version, int) and version > FORMAT_VERSION
+    if type(version) is not int or version != FORMAT_VERSION:
+        newer = type(version) is int and version > FORMAT_VERSION
         raise ValueError(
-            f"{target} has checkpoint format version {version!r}; this xperceptron reads "
+            f"checkpoint format version {version!r:.50}; this xperceptron reads "
             f"version {FORMAT_VERSION}" + (" (the file is from a newer release)." if newer else ".")
         )
+    checked_fields(header, _HEADER_FIELDS, "the header")
+    if not isinstance(header["class"], str) or header["class"] not in _CLASSES:
+        raise ValueError(
+            f"malformed checkpoint: class {header['class']!r:.50} is none of {sorted(_CLASSES)}."
+        )
+    if header["dtype"] not in _FLOATS:
+        raise ValueError(
+            f"malformed checkpoint: dtype {header['dtype']!r:.50} is none of {_FLOATS}."
+        )
+    for field in ("params", "fitted", "metadata"):
+        if not isinstance(header[field], dict):
+            raise ValueError(f"malformed checkpoint: {field} must be a JSON object.")
     return header
 
 
-def _mover(
-    members: dict[str, np.ndarray[Any, Any]], xp: Namespace, device: Device, dtype: Any
-) -> Mover:
+def _contents(archive: Archive, header: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """The estimator the header describes, and the arrays its architecture holds: names,
+    dtypes and shapes checked before any data is read."""
+    cls = _CLASSES[header["class"]]
+    estimator = cls(**_params(cls, header["params"]))
+    estimator._validate_params()
+    expected: dict[str, MemberSpec] = estimator._checkpoint_members(header["fitted"])
+    present = set(archive.members) - {"header"}
+    missing, unknown = sorted(set(expected) - present), sorted(present - set(expected))
+    if missing:
+        raise ValueError(f"the checkpoint has no member {missing[0]!r} (missing: {missing[:10]}).")
+    if unknown:
+        raise ValueError(f"a {cls.__name__} of this architecture has no member {unknown[:10]}.")
+    arrays = {
+        name: _member(archive, name, spec, header["dtype"]) for name, spec in expected.items()
+    }
+    return estimator, arrays
+
+
+def _member(archive: Archive, name: str, spec: MemberSpec, dtype: str) -> np.ndarray[Any, Any]:
+    kind, shape = spec
+    if kind == FLOAT:
+        what = f"floats ({dtype}, the header's dtype)"
+        array = archive.read(name, kinds="f", what=what, shape=shape)
+        if array.dtype != np.dtype(dtype):
+            raise ValueError(f"member {name!r} has dtype {array.dtype}; expected {what}.")
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"member {name!r} holds non-finite values (NaN or infinity).")
+        return array
+    array = archive.read(name, kinds="biufU", what="labels (numbers or strings)", shape=shape)
+    if array.shape[0] < 2:
+        raise ValueError(f"member {name!r} holds {array.shape[0]} label(s); a classifier has 2+.")
+    if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+        raise ValueError(f"member {name!r} holds non-finite labels.")
+    if not np.array_equal(np.unique(array), array):
+        raise ValueError(f"member {name!r} holds labels that are not sorted and unique.")
+    return array
+
+
+def _params(cls: type[Any], saved: Any) -> dict[str, Any]:
+    """The constructor's parameters: every one, and nothing else."""
+    checked_fields(saved, tuple(cls._get_param_names()), f"{cls.__name__}'s parameters")
+    for name, value in _NOT_SAVED.items():
+        if saved.get(name, value) != value:
+            raise ValueError(f"parameter {name} is not saved: it must be {value!r}.")
+    return {name: _decode(value) for name, value in saved.items()}
+
+
+def _target_dtype(xp: Namespace, saved: str, dtype: Any, device: Device) -> Any:
+    """The host dtype to load as, once ``xp`` is known to make such arrays on ``device``."""
+    name = namespace_name(xp)
+    if dtype is None:
+        dtype = getattr(xp, saved, None)
+        if dtype is None:
+            raise ValueError(
+                f"the checkpoint holds {saved} parameters and {name} has no {saved}; pass "
+                "dtype=, one of its floating dtypes."
+            )
+    try:
+        host = host_dtype(dtype, xp)
+    except TypeError:
+        raise ValueError(
+            f"dtype={dtype!r} is not a floating dtype of {name} (float16, float32 or float64, "
+            "where it has them)."
+        ) from None
+    kwargs = {} if device is None else {"device": device}
+    where = f"device {device!r}" if device is not None else "its default device"
+    try:
+        made = xp.asarray(np.zeros(1, dtype=host), **kwargs)
+    except Exception as exc:  # each library has its own (torch without CUDA: AssertionError)
+        raise ValueError(f"{name} cannot make {dtype} arrays on {where}: {exc}") from exc
+    if made.dtype != dtype:
+        raise ValueError(f"{name} makes {made.dtype} arrays of {dtype} on {where}; pass dtype=.")
+    return host
+
+
+def _mover(xp: Namespace, device: Device, host: Any) -> Mover:
     """A function that checks one float member's shape and moves it to ``(xp, device)``."""
-    host = host_dtype(dtype, xp)
 
     def to_device(
-        arrays: dict[str, np.ndarray[Any, Any]], key: str, shape: tuple[int, ...]
+        arrays: dict[str, np.ndarray[Any, Any]],
+        key: str,
+        shape: tuple[int, ...],
+        *,
+        non_negative: bool = False,
     ) -> Array:
         if key not in arrays:
             raise ValueError(f"the checkpoint has no member {key!r}.")
@@ -195,10 +324,72 @@ def _mover(
             raise ValueError(f"member {key!r} has dtype {array.dtype}; expected floats.")
         if array.shape != tuple(shape):
             raise ValueError(f"member {key!r} has shape {array.shape}; expected {tuple(shape)}.")
+        if non_negative and np.any(array < 0):
+            raise ValueError(f"member {key!r} holds negative values; it cannot.")
+        cast = array.astype(host, copy=False)
+        if cast is not array and not np.all(np.isfinite(cast)):
+            raise ValueError(f"member {key!r} overflows {np.dtype(host).name}.")
         kwargs = {} if device is None else {"device": device}
-        return xp.asarray(array.astype(host, copy=False), **kwargs)
+        return xp.asarray(cast, **kwargs)
 
     return to_device
+
+
+def _write(path: str, members: dict[str, np.ndarray[Any, Any]]) -> None:
+    """``members`` as an ``.npz`` at ``path`` (through a link, to its target), atomically."""
+    target = os.path.realpath(path)
+    try:
+        mode: int | None = stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        mode = None
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        temporary = os.path.join(
+            os.path.dirname(target), f".xperceptron-{secrets.token_hex(8)}.npz"
+        )
+        try:  # 0o666: the umask applies, as to any program's new file
+            handle = os.open(temporary, flags, 0o666)
+            break
+        except FileExistsError:  # pragma: no cover - 64 random bits
+            continue
+    try:
+        with os.fdopen(handle, "wb") as file:
+            if mode is not None:
+                os.chmod(temporary, mode)  # a file replaced keeps its permissions
+            np.savez(file, **members)
+        os.replace(temporary, target)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def _check_text(text: str) -> None:
+    """Refuse a header longer or deeper than a checkpoint's, before parsing it."""
+    if len(text) > HEADER_CHARS:
+        raise ValueError(
+            f"the header has {len(text)} characters; a checkpoint's has at most {HEADER_CHARS}."
+        )
+    depth = _depth(text)
+    if depth > HEADER_DEPTH:
+        raise ValueError(f"the header nests {depth} levels deep; at most {HEADER_DEPTH}.")
+
+
+def _depth(text: str) -> int:
+    """How deep JSON ``text`` nests, without recursion: its brackets outside strings."""
+    if text.count("[") + text.count("{") <= HEADER_DEPTH:
+        return 0
+    plain = text.replace("\\\\", "").replace('\\"', "")  # escapes, left to right
+    brackets = _NOT_BRACKET.sub("", "".join(plain.split('"')[::2]))  # outside strings
+    codes = np.frombuffer(brackets.encode("ascii"), dtype=np.uint8)
+    steps = np.where((codes == ord("[")) | (codes == ord("{")), 1, -1).astype(np.int32)
+    return int(np.cumsum(steps).max(initial=0))
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise ValueError("an object repeats a key.")
+    return result
 
 
 def _encode(value: Any) -> Any:
@@ -210,21 +401,24 @@ def _encode(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _encode(v) for key, v in value.items()}
     if isinstance(value, np.random.Generator):
-        return {"__generator__": value.bit_generator.state}
+        return {"__generator__": generator_state(value)}
     if isinstance(value, np.generic):
         return value.item()
     return value
 
 
 def _decode(value: Any) -> Any:
+    """What :func:`_encode` wrote (nested at most :data:`HEADER_DEPTH` deep, checked)."""
     if isinstance(value, list):
         return [_decode(v) for v in value]
-    if isinstance(value, dict):
-        if set(value) == {"__tuple__"}:
-            return tuple(_decode(v) for v in value["__tuple__"])
-        if set(value) == {"__generator__"}:
-            generator = np.random.default_rng()
-            generator.bit_generator.state = value["__generator__"]
-            return generator
-        return {key: _decode(v) for key, v in value.items()}
-    return value
+    if not isinstance(value, dict):
+        return value
+    if "__tuple__" in value:
+        if set(value) != {"__tuple__"} or not isinstance(value["__tuple__"], list):
+            raise ValueError(f"a tuple parameter is malformed: {value!r:.100}.")
+        return tuple(_decode(v) for v in value["__tuple__"])
+    if "__generator__" in value:
+        if set(value) != {"__generator__"}:
+            raise ValueError(f"a generator parameter is malformed: {value!r:.100}.")
+        return restore_generator(value["__generator__"])
+    return {key: _decode(v) for key, v in value.items()}

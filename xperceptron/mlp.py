@@ -14,7 +14,14 @@ import numpy as np
 from ._base import ClassifierMixin, RegressorMixin, checkpointable
 from ._labels import decode
 from ._mlp_base import BaseMLP
-from ._namespace import Array, Device, Namespace, default_int_dtype, get_namespace
+from ._namespace import (
+    Array,
+    Device,
+    Namespace,
+    argmax_rows,
+    default_int_dtype,
+    get_namespace,
+)
 from ._targets import accuracy, classification_targets, is_indicator, r2, regression_targets
 from .activations import log_logistic, logistic
 from .losses import log_softmax
@@ -37,8 +44,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     classes_ : numpy.ndarray
         The sorted labels (``arange(n_labels)`` for a multilabel indicator ``y``).
     loss_curve_ : list of float
-    n_iter_, t_, n_features_in_, n_layers_, n_outputs_, out_activation_, best_loss_,
-    validation_scores_, best_validation_score_ : as scikit-learn's.
+    n_iter_, t_, n_features_in_, feature_names_in_, n_layers_, n_outputs_, out_activation_,
+    best_loss_, validation_scores_, best_validation_score_ : as scikit-learn's.
 
     Examples
     --------
@@ -67,12 +74,23 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         arrays["classes_"] = self.classes_
         return meta, arrays
 
+    _LABEL_MEMBERS = ("classes_",)
+
     def _restore_targets(
-        self, targets: dict[str, Any], arrays: dict[str, np.ndarray[Any, Any]]
+        self, targets: dict[str, Any], arrays: dict[str, np.ndarray[Any, Any]], n_outputs: int
     ) -> None:
-        classes = arrays["classes_"]
-        if classes.ndim != 1 or classes.shape[0] < 2:
-            raise ValueError(f"classes_ must be 1-D with at least 2 labels, got {classes.shape}.")
+        # As fit makes them: one logistic unit for 2 classes, one per label for a multilabel
+        # indicator (classes_ its column numbers), a softmax over 3 or more classes.
+        classes, out = arrays["classes_"], targets["out_activation_"]
+        if classes.shape != (max(n_outputs, 2),):
+            raise ValueError(f"classes_ has shape {classes.shape} for {n_outputs} output units.")
+        multilabel = classes.dtype.kind in "iu" and np.array_equal(classes, np.arange(n_outputs))
+        logistic = out == "logistic" and (n_outputs == 1 or multilabel)
+        if not (logistic or (out == "softmax" and n_outputs > 2)):
+            raise ValueError(
+                f"out_activation_={out!r:.50} with {n_outputs} output unit(s) and classes_ "
+                f"{classes.tolist()[:10]} is not a classifier fit makes."
+            )
         targets["classes_"] = classes
 
     def __sklearn_tags__(self) -> Any:
@@ -122,7 +140,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         """Labels in X's namespace and on its device (an int indicator for multilabel)."""
         logits, xp = self._forward_checked(X)
         if self.out_activation_ == "softmax":
-            return decode(xp.argmax(logits, axis=1), self.classes_, xp=xp)
+            _, device = get_namespace(logits=logits)
+            return decode(argmax_rows(logits, xp=xp, device=device), self.classes_, xp=xp)
         positive = logits > 0.0  # sigmoid(z) > 0.5, as scikit-learn thresholds
         if self._single_logit(logits):
             return decode(xp.astype(positive[:, 0], xp.int32), self.classes_, xp=xp)
@@ -150,6 +169,18 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     """
 
     _TARGET_ATTRIBUTES = ("out_activation_", "_y_1d")
+
+    def _restore_targets(
+        self, targets: dict[str, Any], arrays: dict[str, np.ndarray[Any, Any]], n_outputs: int
+    ) -> None:
+        one_d = targets["_y_1d"]
+        if targets["out_activation_"] != "identity" or one_d not in (False, n_outputs == 1) or (
+            type(one_d) is not bool
+        ):
+            raise ValueError(
+                f"out_activation_={targets['out_activation_']!r:.50} and _y_1d="
+                f"{targets['_y_1d']!r:.50} with {n_outputs} output(s) are not a regressor's."
+            )
 
     def _targets(
         self, y: Any, X: Array, *, xp: Namespace, device: Device, reuse: bool, classes: Any

@@ -66,6 +66,7 @@ _STATES: dict[str, tuple[Any, tuple[str, ...]]] = {
     "SGDState": (SGDState, ("velocities",)),
     "AdamState": (AdamState, ("first_moments", "second_moments")),
 }
+_NON_NEGATIVE = frozenset({"second_moments"})  # moving averages of squares
 
 
 def _zeros_like(params: Sequence[Array]) -> list[Array]:
@@ -191,22 +192,33 @@ def restore_state(
     """The optimizer state :func:`state_to_checkpoint` wrote, its arrays read by
     ``read(name, shape)`` (which checks them) for parameters of ``shapes``.
 
+    ``read(name, shape, non_negative=True)`` for arrays that cannot hold a negative value
+    (Adam's second moments).
+
     Raises
     ------
     ValueError
-        For an unknown kind, or a counter that is not a non-negative int.
+        For an unknown kind, a missing or unknown field, or a counter that is not an int in
+        ``[0, 2**63)``.
     """
-    kind = meta.get("kind")
+    kind = meta.get("kind") if isinstance(meta, dict) else None
     if not isinstance(kind, str) or kind not in _STATES:
-        raise ValueError(f"unknown optimizer state {kind!r}; known: {sorted(_STATES)}.")
+        raise ValueError(f"unknown optimizer state {kind!r:.50}; known: {sorted(_STATES)}.")
     cls, array_fields = _STATES[kind]
+    counters = {"kind", *(f for f in cls._fields if f not in array_fields)}
+    if set(meta) != counters:
+        raise ValueError(f"optimizer state {kind} has fields {sorted(meta)[:10]:.200}; "
+                         f"expected {sorted(counters)}.")  # fmt: skip
     values: dict[str, Any] = {}
     for field in cls._fields:
         if field in array_fields:
-            values[field] = [read(f"{field}_{i}", tuple(s)) for i, s in enumerate(shapes)]
+            values[field] = [
+                read(f"{field}_{i}", tuple(s), non_negative=field in _NON_NEGATIVE)
+                for i, s in enumerate(shapes)
+            ]
             continue
-        count = meta.get(field)
-        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
-            raise ValueError(f"optimizer {field} must be an int >= 0, got {count!r}.")
+        count = meta[field]
+        if type(count) is not int or not 0 <= count < 2**63:
+            raise ValueError(f"optimizer {field} must be an int in [0, 2**63), got {count!r:.50}.")
         values[field] = count
     return cls(**values)

@@ -8,9 +8,26 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ._base import BaseEstimator, ClassifierMixin, checkpointable
+from ._checkpoint_schema import (
+    FLOAT,
+    LABELS,
+    MemberSpec,
+    checked_count,
+    checked_fields,
+    checked_figures,
+)
 from ._frames import feature_names, set_feature_names
 from ._labels import decode, encode, find_classes
-from ._namespace import Array, Device, Namespace, get_namespace, is_writeable, to_numpy
+from ._namespace import (
+    Array,
+    Device,
+    Namespace,
+    argmax_rows,
+    default_int_dtype,
+    get_namespace,
+    is_writeable,
+    to_numpy,
+)
 from ._validation import (
     BOOLEAN,
     NONE,
@@ -29,6 +46,7 @@ from .network import backward, forward
 __all__ = ["Perceptron"]
 
 RULES = ("threshold", "logistic")
+_FITTED = ("n_iter_", "errors_", "loss_curve_")  # a checkpoint's fitted state
 
 
 @checkpointable
@@ -76,6 +94,9 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         at each iteration, the objective that rule descends. Empty for the threshold rule,
         whose progress is ``errors_``.
     n_features_in_ : int
+    feature_names_in_ : numpy.ndarray of shape (n_features_in_,), dtype object
+        The column names of a pandas DataFrame ``X`` whose names are all strings (absent
+        otherwise); checked at predict time as scikit-learn checks them.
 
     Examples
     --------
@@ -166,10 +187,10 @@ class Perceptron(ClassifierMixin, BaseEstimator):
                 f"{self.learning_rate})."
             )
         if not run.stopped and (self.rule == "threshold" or self.tol is not None):
-            units = f" ({run.unit_errors} one-vs-rest unit errors)" if n_units > 1 else ""
+            unit_errors = f" ({run.unit_errors} one-vs-rest unit errors)" if n_units > 1 else ""
             warn(
                 f"Perceptron stopped at max_iter={self.max_iter} with {run.errors[-1]} "
-                f"misclassified samples{units}; increase max_iter (if the errors never reach "
+                f"misclassified samples{unit_errors}; increase max_iter (if the errors never reach "
                 "zero, the classes are not linearly separable).",
                 ConvergenceWarning,
             )
@@ -206,7 +227,8 @@ class Perceptron(ClassifierMixin, BaseEstimator):
                 loss, delta = loss_and_delta(logits, Y, xp=xp)
                 run.losses.append(float(loss))
                 if self.tol is not None:
-                    no_improvement = 0 if run.losses[-1] < best_loss - self.tol else no_improvement + 1
+                    improved = run.losses[-1] < best_loss - self.tol
+                    no_improvement = 0 if improved else no_improvement + 1
                     best_loss = min(best_loss, run.losses[-1])
                     if no_improvement >= self.n_iter_no_change:
                         run.stopped = True
@@ -230,24 +252,32 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         }
         return meta, arrays
 
+    def _checkpoint_members(self, meta: dict[str, Any]) -> dict[str, MemberSpec]:
+        """The labels, the weights (of any number of features) and the biases."""
+        checked_fields(meta, _FITTED, "the fitted state")
+        return {"classes_": (LABELS, (None,)), "coef_": (FLOAT, (None, None)),
+                "intercept_": (FLOAT, (None,))}  # fmt: skip
+
     def _restore(
         self, meta: dict[str, Any], arrays: dict[str, np.ndarray[Any, Any]], *, to_device: Any
     ) -> None:
-        """Set the fitted state from :meth:`_checkpoint` 's output."""
-        classes = arrays["classes_"]
-        if classes.ndim != 1 or classes.shape[0] < 2:
-            raise ValueError(f"classes_ must be 1-D with at least 2 labels, got {classes.shape}.")
-        coef_shape = arrays["coef_"].shape
+        """Set the fitted state from :meth:`_checkpoint` 's output, checked first."""
+        classes, coef_shape = arrays["classes_"], arrays["coef_"].shape
         n_units = 1 if classes.shape[0] == 2 else classes.shape[0]
-        if len(coef_shape) != 2 or coef_shape[0] != n_units:
+        if coef_shape[0] != n_units or coef_shape[1] < 1:
             raise ValueError(f"coef_ has shape {coef_shape}; expected ({n_units}, n_features).")
+        fitted = checked_fields(meta, _FITTED, "the fitted state")
+        n_iter = checked_count(fitted["n_iter_"], "n_iter_")
+        errors, losses = fitted["errors_"], checked_figures(fitted["loss_curve_"], "loss_curve_")
+        if not isinstance(errors, list) or len(errors) != n_iter or len(losses) not in (0, n_iter):
+            raise ValueError(f"errors_ (and loss_curve_, if any) must have n_iter_={n_iter} items.")
         self.coef_ = to_device(arrays, "coef_", coef_shape)
         self.intercept_ = to_device(arrays, "intercept_", (n_units,))
         self.classes_ = classes
         self.n_features_in_ = coef_shape[1]
-        self.n_iter_ = int(meta["n_iter_"])
-        self.errors_ = [int(e) for e in meta["errors_"]]
-        self.loss_curve_ = [float(v) for v in meta["loss_curve_"]]
+        self.n_iter_ = n_iter
+        self.errors_ = [checked_count(e, "errors_") for e in errors]
+        self.loss_curve_ = losses
 
     @staticmethod
     def _initial(
@@ -295,7 +325,8 @@ class Perceptron(ClassifierMixin, BaseEstimator):
                 positive = _tutorial_sigmoid(logits[:, 0], xp=xp) >= self.threshold
             indices = xp.astype(positive, xp.int32)
         else:
-            indices = xp.argmax(logits, axis=1)
+            _, device = get_namespace(logits=logits)
+            indices = argmax_rows(logits, xp=xp, device=device)
         return decode(indices, self.classes_, xp=xp)
 
 
@@ -329,11 +360,18 @@ def _figures(
 ) -> tuple[int, int, bool]:
     """Unit errors, misclassified samples (as :meth:`Perceptron.predict` labels them) and
     whether every logit is finite, read to the host at once."""
-    unit_errors = xp.count_nonzero(residual)
+    _, device = get_namespace(logits=logits)
+    count = default_int_dtype(xp, device)  # int32 on a device without int64
+
+    def number(mask: Array) -> Array:
+        return xp.sum(xp.astype(mask, count), dtype=count)
+
+    unit_errors = number(residual != 0.0)
     if several:  # one-vs-rest: the sample's label is the unit of the largest logit
-        misclassified = xp.count_nonzero(xp.argmax(logits, axis=1) != xp.argmax(Y, axis=1))
+        predicted = argmax_rows(logits, xp=xp, device=device)
+        misclassified = number(predicted != argmax_rows(Y, xp=xp, device=device))
     else:
         misclassified = unit_errors
-    finite = xp.astype(xp.all(xp.isfinite(logits)), unit_errors.dtype)
+    finite = xp.astype(xp.all(xp.isfinite(logits)), count)
     units, wrong, ok = (int(v) for v in to_numpy(xp.stack([unit_errors, misclassified, finite])))
     return units, wrong, bool(ok)

@@ -6,12 +6,15 @@ once. They return matplotlib objects and draw on ``ax`` when one is given.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
 from ._base import check_is_fitted
-from ._namespace import get_namespace, to_numpy
+from ._frames import check_feature_names, feature_names, frame_values, is_frame
+from ._namespace import get_namespace, is_array, to_numpy
+from ._validation import check_labels
 
 __all__ = ["decision_boundary", "loss_curve"]
 
@@ -69,8 +72,10 @@ def decision_boundary(
     Parameters
     ----------
     estimator : a fitted classifier of 2 features
-    X : array of shape (n_samples, 2), any backend
-    y : labels of shape (n_samples,)
+    X : array of shape (n_samples, 2), any backend, or a pandas DataFrame
+        A DataFrame's columns are checked against ``feature_names_in_`` as ``predict``
+        checks them, and name the axes.
+    y : labels of shape (n_samples,) (a pandas Series too)
     resolution : int
         Grid points along each axis.
 
@@ -84,8 +89,11 @@ def decision_boundary(
             f"decision_boundary draws 2-feature inputs; the estimator has "
             f"{estimator.n_features_in_} features."
         )
-    points = to_numpy(X) if hasattr(X, "shape") else np.asarray(X)
-    labels = to_numpy(y) if hasattr(y, "shape") else np.asarray(y)
+    # X's column names are checked as predict checks them; the grid, made here, has none.
+    names = feature_names(X)
+    check_feature_names(estimator, names)
+    points = frame_values(X, "X") if is_frame(X) else to_numpy(X) if is_array(X) else np.asarray(X)
+    labels = check_labels(y, points.shape[0])
     low, high = points.min(axis=0), points.max(axis=0)
     margin = 0.1 * np.maximum(high - low, 1.0)
     xs = np.linspace(low[0] - margin[0], high[0] + margin[0], resolution)
@@ -97,7 +105,9 @@ def decision_boundary(
     xp, device = get_namespace(fitted=fitted)
     grid_on_device = xp.asarray(grid.astype(to_numpy(fitted).dtype), device=device)
     classes = np.asarray(estimator.classes_)
-    predicted = to_numpy(estimator.predict(grid_on_device))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "X does not have valid feature names", UserWarning)
+        predicted = to_numpy(estimator.predict(grid_on_device))
     codes = np.searchsorted(classes, predicted).reshape(grid_x.shape)
     ax = _axes(ax)
     cmap = "coolwarm" if classes.size == 2 else "viridis"
@@ -108,7 +118,7 @@ def decision_boundary(
                          vmin=0, vmax=max(classes.size - 1, 1), s=60)  # fmt: skip
     handles, _ = scatter.legend_elements()
     ax.legend(handles, [str(c) for c in classes], title="class", loc="best")
-    ax.set_xlabel("x1")
-    ax.set_ylabel("x2")
+    ax.set_xlabel("x1" if names is None else names[0])
+    ax.set_ylabel("x2" if names is None else names[1])
     ax.set_title(f"{type(estimator).__name__}: decision boundary")
     return ax
