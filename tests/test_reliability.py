@@ -291,3 +291,22 @@ def test_a_call_that_fails_in_a_callback_changes_nothing(backend, how, error):
     if how == "first fit":
         with pytest.raises(NotFittedError):
             est.predict(X)
+
+
+@pytest.mark.parametrize(
+    ("kind", "make_y", "message"),
+    [
+        ("classifier", lambda y: [[1, 2], [1]] + y[2:].tolist(), "y is ragged: its rows have different lengths"),
+        ("regressor", lambda y: [[1.0, 2.0], [1.0]] + y[2:].tolist(), "y is ragged"),
+        ("regressor", lambda y: np.stack([y, y], axis=1), "y needs 2 output unit(s) but the model was fitted with 1"),
+        ("classifier", lambda y: np.stack([y > 0, y > 1], axis=1).astype(int), "y has 2 labels but the model was fitted with 3"),
+    ],
+)  # fmt: skip
+def test_messages_name_the_problem_of_y(backend, kind, make_y, message):
+    est, X, _ = _fitted(kind, backend)
+    _, y_host = _data(kind)
+    y = make_y(y_host)
+    before = _snapshot(est)
+    with pytest.raises(ValueError, match=_escape(message)):
+        est.partial_fit(X, backend.asarray(y) if isinstance(y, np.ndarray) else y)
+    _assert_same(before, _snapshot(est))

@@ -235,10 +235,17 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
                 f"y needs {targets['out_activation_']} outputs but the network was fitted "
                 f"with {self.out_activation_} outputs; fit a new estimator (warm_start=False)."
             )
-        if reuse and [W.shape[1] for W in self.coefs_] != layer_sizes[1:]:
+        fitted_sizes = [W.shape[1] for W in self.coefs_] if reuse else layer_sizes[1:]
+        if fitted_sizes[:-1] != layer_sizes[1:-1]:
             raise ValueError(
                 f"hidden_layer_sizes={hidden} differs from the fitted network's "
-                f"{tuple(W.shape[1] for W in self.coefs_[:-1])}; set warm_start=False to refit."
+                f"{tuple(fitted_sizes[:-1])}; set warm_start=False to refit."
+            )
+        if fitted_sizes[-1] != layer_sizes[-1]:
+            raise ValueError(
+                f"y needs {layer_sizes[-1]} output unit(s) but the model was fitted with "
+                f"{fitted_sizes[-1]}: y must keep the form it had in the first fit (as many "
+                "targets, or multilabel columns); set warm_start=False to refit."
             )
         return _Run(xp, device, X, Y, layer_sizes, targets, strata, reuse, incremental)
 

@@ -32,7 +32,13 @@ __all__ = [
 
 def is_indicator(y: Any) -> bool:
     """Whether ``y`` is 2-D with several columns: a multilabel indicator for a classifier."""
-    shape = tuple(y.shape) if is_array(y) else np.asarray(y).shape
+    if is_array(y) or hasattr(y, "shape"):  # arrays, and pandas objects
+        shape = tuple(y.shape)
+    else:
+        try:
+            shape = np.asarray(y).shape
+        except ValueError:  # ragged: check_labels says so
+            return False
     return len(shape) == 2 and shape[1] > 1
 
 

@@ -194,10 +194,7 @@ def _read_on_host(obj: Any, name: str) -> np.ndarray[Any, Any]:
             f"{name} is a SciPy sparse matrix: sparse input is not supported; "
             f"convert it with {name}.toarray()."
         )
-    try:
-        host = np.asarray(obj)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} could not be read as a numeric array: {exc}") from exc
+    host = _rectangular(obj, name)
     if host.dtype.kind == "c":
         raise ValueError(f"Complex data not supported: {name} has dtype {host.dtype}.")
     if host.dtype.kind not in "biuf":
@@ -209,6 +206,17 @@ def _read_on_host(obj: Any, name: str) -> np.ndarray[Any, Any]:
                 f"as floats ({exc})."
             ) from exc
     return host
+
+
+def _rectangular(obj: Any, name: str) -> np.ndarray[Any, Any]:
+    """A Python sequence read with NumPy, or a clear error where it is not rectangular."""
+    try:
+        return np.asarray(obj)
+    except (TypeError, ValueError) as exc:  # NumPy's "inhomogeneous shape" and the like
+        raise ValueError(
+            f"{name} is ragged: its rows have different lengths (or it holds nested sequences "
+            "of different shapes); every row must have as many values."
+        ) from exc
 
 
 def check_finite(a: Array, *, xp: Namespace, name: str) -> None:
@@ -297,7 +305,7 @@ def check_labels(y: Any, n_samples: int, *, name: str = "y") -> np.ndarray[Any, 
     elif is_frame(y):  # pandas: strings as str whatever the dtype, nullable numbers as numbers
         labels = frame_labels(y, name)
     else:
-        labels = np.asarray(y)
+        labels = _rectangular(y, name)
         if labels.dtype == object:
             raise TypeError(f"{name} holds Python objects of mixed types; pass numbers or strings.")
     if labels.ndim == 2 and labels.shape[1] == 1:
