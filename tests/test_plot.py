@@ -87,3 +87,24 @@ def test_decision_boundary_needs_two_features():
         est.fit(np.eye(3), [0, 1, 1])
     with pytest.raises(ValueError, match="draws 2-feature inputs; the estimator has 3"):
         decision_boundary(est, np.eye(3), [0, 1, 1])
+
+
+def test_decision_boundary_refuses_what_it_cannot_draw(backend):
+    X, y = logic_gate("xor")
+    est = Perceptron(max_iter=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(backend.asarray(X), backend.asarray(y))
+    three = backend.asarray(np.hstack([X, X[:, :1]]))
+    with pytest.raises(ValueError, match=r"X must have shape \(n_samples, 2\).*\(4, 3\)"):
+        decision_boundary(est, three, backend.asarray(y))  # never the first two columns
+    with pytest.raises(ValueError, match=r"X must have shape \(n_samples, 2\).*\(4, 1\)"):
+        decision_boundary(est, backend.asarray(X[:, :1]), backend.asarray(y))
+    with pytest.raises(ValueError, match=r"y holds labels \[7\] that are not in classes"):
+        decision_boundary(est, backend.asarray(X), backend.asarray(np.array([0, 1, 7, 0])))
+    multilabel = MLPClassifier((3,), max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        multilabel.fit(backend.asarray(X), backend.asarray(np.stack([y, 1 - y], axis=1)))
+    with pytest.raises(ValueError, match="this classifier is multilabel"):
+        decision_boundary(multilabel, backend.asarray(X), backend.asarray(y))

@@ -310,3 +310,80 @@ def test_messages_name_the_problem_of_y(backend, kind, make_y, message):
     with pytest.raises(ValueError, match=_escape(message)):
         est.partial_fit(X, backend.asarray(y) if isinstance(y, np.ndarray) else y)
     _assert_same(before, _snapshot(est))
+
+
+@pytest.mark.parametrize("kind", ["perceptron", "classifier"])
+@pytest.mark.parametrize("fitted", [True, False])
+def test_a_warning_turned_into_an_error_changes_nothing(backend, kind, fitted):
+    # With warnings as errors, the ConvergenceWarning ends the call: it failed, so the
+    # estimator stays as it was (fitted before, or not fitted at all).
+    est, X, y = _fitted(kind, backend)
+    if not fitted:
+        est = type(est)(**est.get_params())
+    before = _snapshot(est)
+    other = backend.asarray(_data(kind, seed=1)[1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        with pytest.raises(ConvergenceWarning):
+            est.fit(X, other)
+    _assert_same(before, _snapshot(est))
+
+
+def test_lists_continue_a_model_in_its_own_dtype():
+    # partial_fit with lists on a float64 torch model: straight to float64, never rounded
+    # through torch's default float32 on the way.
+    torch = pytest.importorskip("torch")
+    X_host, y_host = _data("regressor")
+    X = torch.asarray(X_host)
+    models = [MLPRegressor((4,), max_iter=3, random_state=0) for _ in range(2)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for est in models:
+            est.fit(X, torch.asarray(y_host))
+    models[0].partial_fit(X, torch.asarray(y_host))
+    models[1].partial_fit(X_host.tolist(), y_host.tolist())
+    for ours, theirs in zip(models[0].coefs_, models[1].coefs_, strict=True):
+        assert torch.equal(ours, theirs)
+
+
+@pytest.mark.parametrize(
+    ("make_classes", "error", "message"),
+    [
+        (lambda b: [b.xp.asarray(v, device=b.device) for v in (0, 1, 2)], None, None),
+        (lambda b: [[0, 1, 2]], ValueError, "classes must be 1-D"),
+        (lambda b: [[0, 1], [2]], ValueError, "classes is ragged"),
+    ],
+)
+def test_classes_are_read_as_labels(backend, make_classes, error, message):
+    X, y = _data("classifier")
+    est = MLPClassifier((4,), random_state=0)
+    args = (backend.asarray(X), backend.asarray(y))
+    if error is None:  # a list of 0-d device arrays: read one by one, never with np.asarray
+        est.partial_fit(*args, classes=make_classes(backend))
+        np.testing.assert_array_equal(est.classes_, [0, 1, 2])
+        return
+    with pytest.raises(error, match=message):
+        est.partial_fit(*args, classes=make_classes(backend))
+    assert not hasattr(est, "coefs_")
+
+
+def test_labels_of_mixed_types_are_refused():
+    X, _ = _data("classifier")
+    with pytest.raises(TypeError, match="y mixes strings and numbers"):
+        MLPClassifier().fit(X[:6], [0, "a", 0, 1, 2, 2])
+    with pytest.raises(TypeError, match="y mixes strings and numbers"):
+        Perceptron().fit(X[:4], ["a", 1, "b", 2])
+
+
+def test_multilabel_score_needs_a_numeric_indicator(backend):
+    X, _ = _data("classifier")
+    Y = (X[:, :2] > 0).astype(np.int64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = MLPClassifier((4,), max_iter=3, random_state=0).fit(
+            backend.asarray(X), backend.asarray(Y)
+        )
+    with pytest.raises(ValueError, match="a multilabel indicator holds 0/1 numbers"):
+        clf.score(backend.asarray(X), Y.astype(str))
+    with pytest.raises(ValueError, match="y is ragged"):
+        clf.score(backend.asarray(X), [[0, 1]] * (N - 1) + [[0]])

@@ -4,7 +4,9 @@ through which :mod:`xperceptron.io` saves and loads any estimator without knowin
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+from collections.abc import Iterator
 from typing import Any, ClassVar, Protocol, TypeVar
 
 import numpy as np
@@ -17,9 +19,10 @@ from ._validation import (
     check_labels,
     check_same_namespace,
     check_X,
+    host_values,
     validate_params,
 )
-from .exceptions import NotFittedError, with_sklearn
+from .exceptions import DivergenceError, NotFittedError, with_sklearn
 
 __all__ = [
     "CHECKPOINT_CLASSES",
@@ -144,6 +147,21 @@ class BaseEstimator:
         ]
         return f"{type(self).__name__}({', '.join(changed)})"
 
+    @contextlib.contextmanager
+    def _restored_on_failure(self) -> Iterator[None]:
+        """Puts the estimator back as it was if the block fails (a callback raises, an
+        interrupt, a warning turned into an error): a failed call changes nothing. A
+        :class:`DivergenceError` keeps what it documents: the last finite parameters."""
+        before = dict(vars(self))
+        try:
+            yield
+        except DivergenceError:
+            raise
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(before)
+            raise
+
     def _check_predict_input(self, X: Any, fitted: str) -> tuple[Array, Namespace, Device]:
         """``X`` checked for a fitted estimator: the namespace and device of the fitted array
         attribute ``fitted``, its dtype, ``n_features_in_`` features."""
@@ -187,10 +205,12 @@ class ClassifierMixin:
         indicator ``y``), a Python float."""
         predicted = to_numpy(self.predict(X))  # type: ignore[attr-defined]
         if predicted.ndim == 2:
-            if is_frame(y):  # pandas: nullable NA becomes NaN (refused below), not pd.NA
-                truth = frame_values(y, "y")
-            else:
-                truth = to_numpy(y) if is_array(y) else np.asarray(y)
+            # pandas: nullable NA becomes NaN (refused below), not pd.NA
+            truth = frame_values(y, "y") if is_frame(y) else host_values(y, "y")
+            if truth.dtype.kind not in "biuf":
+                raise ValueError(
+                    f"y has dtype {truth.dtype}; a multilabel indicator holds 0/1 numbers."
+                )
             if truth.shape != predicted.shape:  # never broadcast one against the other
                 raise ValueError(
                     f"y has shape {truth.shape} but the model predicts a multilabel "

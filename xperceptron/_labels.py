@@ -13,10 +13,10 @@ from ._namespace import (
     Namespace,
     device_dtype,
     get_namespace,
-    host_array,
     numpy_dtype,
     to_numpy,
 )
+from ._validation import host_values
 
 __all__ = ["decode", "encode", "find_classes"]
 
@@ -62,7 +62,9 @@ def find_classes(
         If a label is not among ``classes``, or there are fewer than two classes.
     """
     # Classes given as objects (pandas' unique(), a Categorical) are read as strings or numbers.
-    given = None if classes is None else plain_labels(host_array(classes), "classes")
+    given = None if classes is None else plain_labels(host_values(classes, "classes"), "classes")
+    if given is not None and given.ndim != 1:
+        raise ValueError(f"classes must be 1-D (every label once), got shape {given.shape}.")
     known = np.unique(given) if given is not None else np.unique(labels)
     indices = np.searchsorted(known, labels)
     # Where the search lands on another value, the label is not a class.

@@ -41,7 +41,6 @@ from ._training import (
     train,
 )
 from ._validation import (
-    as_float_array,
     check_features,
     check_same_namespace,
     check_X,
@@ -171,18 +170,9 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
     def _fit(self, X: Any, y: Any, *, incremental: bool, classes: Any = None) -> BaseMLP:
         run = self._prepare(X, y, incremental=incremental, classes=classes)
         # All checks passed. Training works on copies: the estimator changes at the end, and
-        # at each epoch's end only when callbacks are there to see it. A call that fails
-        # after that (a callback raises, an interrupt) puts back what the estimator was; a
-        # divergence keeps the last finite parameters, as documented.
-        before = dict(vars(self))
-        try:
+        # at each epoch's end only when callbacks are there to see it.
+        with self._restored_on_failure():
             self._train(run)
-        except DivergenceError:
-            raise
-        except BaseException:
-            vars(self).clear()
-            vars(self).update(before)
-            raise
         return self
 
     def _train(self, run: _Run) -> None:
@@ -221,10 +211,11 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
         names = feature_names(X)  # a DataFrame's column names, read before X is an array
         if reuse:  # first, as scikit-learn: other columns of a DataFrame may be all NaN
             check_feature_names(self, names)
-        X = check_X(X, xp=xp, device=device)
-        if reuse:
             check_same_namespace(self.coefs_[0], xp=xp, device=device)
-            X = as_float_array(X, xp=xp, device=device, name="X", dtype=self.coefs_[0].dtype)
+        # Continuing a model: X goes straight to its dtype (a list is never rounded through
+        # the device's default float first).
+        X = check_X(X, xp=xp, device=device, dtype=self.coefs_[0].dtype if reuse else None)
+        if reuse:
             check_features(X, self)
         Y, targets, strata = self._targets(y, X, xp=xp, device=device, reuse=reuse, classes=classes)
         if not reuse:  # a new fit sets the names, or removes them (None), as scikit-learn

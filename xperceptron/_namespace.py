@@ -32,7 +32,6 @@ __all__ = [
     "detached",
     "device_dtype",
     "get_namespace",
-    "host_array",
     "host_dtype",
     "index_array",
     "is_array",
@@ -104,12 +103,6 @@ def detached(a: Array) -> Array:
     if array_api_compat.is_torch_array(a) and a.requires_grad:
         return a.detach()
     return a
-
-
-def host_array(obj: Any) -> np.ndarray[Any, Any]:
-    """A user's array of any namespace and device, or a Python sequence, as a NumPy array
-    on the host (for labels and class lists: never ``np.asarray`` on a device array)."""
-    return to_numpy(obj) if is_array(obj) else np.asarray(obj)
 
 
 def device_dtype(host: np.dtype[Any], xp: Namespace, device: Device) -> Any:

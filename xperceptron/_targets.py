@@ -14,11 +14,10 @@ from ._namespace import (
     Namespace,
     argmax_rows,
     get_namespace,
-    host_array,
     is_array,
     to_numpy,
 )
-from ._validation import as_float_array, check_finite, check_labels
+from ._validation import as_float_array, check_finite, check_labels, host_values
 
 __all__ = [
     "accuracy",
@@ -70,9 +69,10 @@ def classification_targets(
 
     labels = check_labels(y, n_samples)
     if fitted is not None:
-        if classes is not None and not np.array_equal(np.unique(host_array(classes)), fitted):
+        given = None if classes is None else host_values(classes, "classes")
+        if given is not None and not np.array_equal(np.unique(given), fitted):
             raise ValueError(
-                f"classes={host_array(classes).tolist()} differs from the classes the model "
+                f"classes={given.tolist()} differs from the classes the model "
                 f"was fitted with, {fitted.tolist()}; fit a new estimator to change them."
             )
         classes = fitted

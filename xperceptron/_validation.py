@@ -37,6 +37,7 @@ __all__ = [
     "check_finite",
     "check_labels",
     "check_same_namespace",
+    "host_values",
     "is_bool",
     "is_int",
     "is_real",
@@ -208,6 +209,24 @@ def _read_on_host(obj: Any, name: str) -> np.ndarray[Any, Any]:
     return host
 
 
+def host_values(obj: Any, name: str) -> np.ndarray[Any, Any]:
+    """A user's array of any namespace and device, or a Python sequence (of numbers, strings
+    or 0-d arrays), as a NumPy array on the host: never ``np.asarray`` on a device array."""
+    if is_array(obj):
+        return to_numpy(obj)
+    if isinstance(obj, list | tuple) and any(is_array(v) for v in obj):
+        obj = [to_numpy(v) if is_array(v) else v for v in obj]
+    return _rectangular(obj, name)
+
+
+def _mixes_strings(values: Any) -> bool:
+    """Whether a Python sequence holds both strings and other labels."""
+    if not isinstance(values, list | tuple):
+        return False
+    strings = [isinstance(v, str) for v in values]
+    return any(strings) and not all(strings)
+
+
 def _rectangular(obj: Any, name: str) -> np.ndarray[Any, Any]:
     """A Python sequence read with NumPy, or a clear error where it is not rectangular."""
     try:
@@ -305,7 +324,12 @@ def check_labels(y: Any, n_samples: int, *, name: str = "y") -> np.ndarray[Any, 
     elif is_frame(y):  # pandas: strings as str whatever the dtype, nullable numbers as numbers
         labels = frame_labels(y, name)
     else:
-        labels = _rectangular(y, name)
+        labels = host_values(y, name)
+        if labels.dtype.kind == "U" and _mixes_strings(y):
+            raise TypeError(
+                f"{name} mixes strings and numbers (Mix of label input types); pass labels of "
+                "one type."
+            )
         if labels.dtype == object:
             raise TypeError(f"{name} holds Python objects of mixed types; pass numbers or strings.")
     if labels.ndim == 2 and labels.shape[1] == 1:

@@ -165,14 +165,23 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         units = [1] if n_units == 1 else range(n_units)
         Y = encode(indices, units, dtype=X.dtype, xp=xp, device=device)
 
+        with self._restored_on_failure():  # a warning turned into an error, an interrupt
+            self._train(X, Y, coef.T, intercept, xp=xp, classes=classes, names=names)
+        return self
+
+    def _train(
+        self, X: Array, Y: Array, W: Array, b: Array, *, xp: Namespace, classes: Any, names: Any
+    ) -> None:
+        """Train from ``(W, b)`` and publish the result (every check done)."""
+        n_units = W.shape[1]
         # NumPy warns where exp(-z) overflows in the tutorial's sigmoid (1 / inf = 0 is
         # right) and where diverging weights overflow: divergence is reported below instead.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            run = self._iterate(X, Y, coef.T, intercept, xp=xp)
+            run = self._iterate(X, Y, W, b, xp=xp)
         W, b = run.finite if run.diverged else run.last
         self.coef_, self.intercept_ = W.T, b
         self.classes_ = classes
-        self.n_features_in_ = n_features
+        self.n_features_in_ = X.shape[1]
         set_feature_names(self, names)
         self.n_iter_ = len(run.errors)
         self.errors_ = run.errors
@@ -194,7 +203,6 @@ class Perceptron(ClassifierMixin, BaseEstimator):
                 "zero, the classes are not linearly separable).",
                 ConvergenceWarning,
             )
-        return self
 
     def _iterate(self, X: Array, Y: Array, W: Array, b: Array, *, xp: Namespace) -> _Run:
         """Full-batch iterations from ``(W, b)``, until a stopping criterion, ``max_iter``,

@@ -13,8 +13,9 @@ import numpy as np
 
 from ._base import check_is_fitted
 from ._frames import check_feature_names, feature_names, frame_values, is_frame
-from ._namespace import get_namespace, is_array, to_numpy
-from ._validation import check_labels
+from ._labels import find_classes
+from ._namespace import get_namespace, to_numpy
+from ._validation import check_labels, host_values
 
 __all__ = ["decision_boundary", "loss_curve"]
 
@@ -89,11 +90,21 @@ def decision_boundary(
             f"decision_boundary draws 2-feature inputs; the estimator has "
             f"{estimator.n_features_in_} features."
         )
+    if getattr(estimator, "out_activation_", None) == "logistic" and estimator.n_outputs_ > 1:
+        raise ValueError(
+            "decision_boundary draws one label per point; this classifier is multilabel "
+            f"({estimator.n_outputs_} labels): plot one label at a time."
+        )
     # X's column names are checked as predict checks them; the grid, made here, has none.
     names = feature_names(X)
     check_feature_names(estimator, names)
-    points = frame_values(X, "X") if is_frame(X) else to_numpy(X) if is_array(X) else np.asarray(X)
-    labels = check_labels(y, points.shape[0])
+    points = frame_values(X, "X") if is_frame(X) else host_values(X, "X")
+    if points.ndim != 2 or points.shape[1] != 2:
+        raise ValueError(
+            f"X must have shape (n_samples, 2), as the estimator was fitted; got {points.shape}."
+        )
+    # Every label must be a class: its colour is its class's.
+    _, sample_codes = find_classes(check_labels(y, points.shape[0]), estimator.classes_)
     low, high = points.min(axis=0), points.max(axis=0)
     margin = 0.1 * np.maximum(high - low, 1.0)
     xs = np.linspace(low[0] - margin[0], high[0] + margin[0], resolution)
@@ -113,7 +124,6 @@ def decision_boundary(
     cmap = "coolwarm" if classes.size == 2 else "viridis"
     ax.contourf(grid_x, grid_y, codes, levels=np.arange(classes.size + 1) - 0.5, cmap=cmap,
                 alpha=0.35)  # fmt: skip
-    sample_codes = np.searchsorted(classes, labels)
     scatter = ax.scatter(points[:, 0], points[:, 1], c=sample_codes, cmap=cmap, edgecolors="k",
                          vmin=0, vmax=max(classes.size - 1, 1), s=60)  # fmt: skip
     handles, _ = scatter.legend_elements()
