@@ -119,6 +119,17 @@ def demo(session: nox.Session) -> None:
 
 
 @nox.session
+def sklearn_suite(session: nox.Session) -> None:
+    """scikit-learn's own MLP tests (test_mlp.py, test_base.py of the scikit-learn installed
+    here) against xperceptron: tests/sklearn_suite/run.py copies them to a temporary folder,
+    swaps the import, and marks the expected failures listed, with reasons, in
+    tests/sklearn_suite/expected_failures.txt. Arguments after -- go to pytest:
+    python -m nox -s sklearn_suite -- -k warm_start."""
+    _install(session, "-e", ".[test]")
+    session.run("python", "tests/sklearn_suite/run.py", *session.posargs)
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     """The benchmark suite (benchmarks/run.py): every workload on the backends present,
     JSON and Markdown written to benchmarks/results/. Arguments after -- go to run.py:

@@ -121,3 +121,9 @@ def test_in_place_path_gives_the_same_numbers(backend, make):
         fast = apply_updates(fast, steps, in_place=True)
     for a, b in zip(pure, fast, strict=True):
         np.testing.assert_array_equal(to_numpy(a), to_numpy(b))
+
+
+def test_invscaling_beyond_the_largest_float_is_zero():
+    # (t + 1) ** power_t overflows a float for a large power_t: the rate's limit is 0.
+    assert invscaling(0.1, 166.0, 10**3) == 0.0
+    assert invscaling(0.1, 0.5, 99) == pytest.approx(0.01, rel=1e-15)

@@ -452,3 +452,34 @@ def test_importing_and_fitting_never_imports_pandas():
         [sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True
     )
     assert result.stdout.strip() == "False", result.stderr
+
+
+@pytest.mark.parametrize("name", sorted(ESTIMATORS))
+def test_feature_names_survive_a_checkpoint(name, tmp_path):
+    import json
+
+    from xperceptron import load, save
+
+    est = _fit(ESTIMATORS[name](), _frame(), _target(name))
+    save(est, tmp_path / "m.npz")
+    loaded = load(tmp_path / "m.npz")
+    np.testing.assert_array_equal(loaded.feature_names_in_, ["a", "b", "c"])
+    assert loaded.feature_names_in_.dtype == object
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the names match: no warning
+        loaded.predict(_frame())
+    with pytest.raises(ValueError, match="Feature names unseen at fit time"):
+        loaded.predict(_frame(columns=("a", "b", "z")))
+    # Without names, none are restored; names that cannot be the model's are refused.
+    save(_fit(ESTIMATORS[name](), FEATURES, _target(name)), tmp_path / "plain.npz")
+    assert not hasattr(load(tmp_path / "plain.npz"), "feature_names_in_")
+    for bad in (["a", "b"], ["a", "a", "b"], ["a", 1, "c"], "abc"):
+        with np.load(tmp_path / "m.npz", allow_pickle=False) as archive:
+            members = {key: archive[key] for key in archive.files}
+        header = json.loads(str(members["header"]))
+        header["feature_names"] = bad
+        members["header"] = np.array(json.dumps(header))
+        with open(tmp_path / "bad.npz", "wb") as file:
+            np.savez(file, **members)
+        with pytest.raises(ValueError, match="feature_names must be null or 3 distinct strings"):
+            load(tmp_path / "bad.npz")

@@ -296,8 +296,8 @@ def test_a_call_that_fails_in_a_callback_changes_nothing(backend, how, error):
 @pytest.mark.parametrize(
     ("kind", "make_y", "message"),
     [
-        ("classifier", lambda y: [[1, 2], [1]] + y[2:].tolist(), "y is ragged: its rows have different lengths"),
-        ("regressor", lambda y: [[1.0, 2.0], [1.0]] + y[2:].tolist(), "y is ragged"),
+        ("classifier", lambda y: [[1, 2], [1], *y[2:].tolist()], "y is ragged: its rows have different lengths"),
+        ("regressor", lambda y: [[1.0, 2.0], [1.0], *y[2:].tolist()], "y is ragged"),
         ("regressor", lambda y: np.stack([y, y], axis=1), "y needs 2 output unit(s) but the model was fitted with 1"),
         ("classifier", lambda y: np.stack([y > 0, y > 1], axis=1).astype(int), "y has 2 labels but the model was fitted with 3"),
     ],
@@ -317,7 +317,7 @@ def test_messages_name_the_problem_of_y(backend, kind, make_y, message):
 def test_a_warning_turned_into_an_error_changes_nothing(backend, kind, fitted):
     # With warnings as errors, the ConvergenceWarning ends the call: it failed, so the
     # estimator stays as it was (fitted before, or not fitted at all).
-    est, X, y = _fitted(kind, backend)
+    est, X, _y = _fitted(kind, backend)
     if not fitted:
         est = type(est)(**est.get_params())
     before = _snapshot(est)

@@ -120,3 +120,13 @@ def test_huge_finite_values_are_not_mistaken_for_infinity(backend):
     X = backend.asarray(np.full((4, 2), 3e38), dtype=backend.xp.float32)
     out = check_X(X, xp=backend.xp, device=backend.device)
     backend.assert_array(out, shape=(4, 2), dtype=backend.xp.float32)
+
+
+def test_an_int_beyond_the_largest_float_is_out_of_bounds_not_an_overflow():
+    from xperceptron import MLPClassifier
+    from xperceptron._validation import Interval
+
+    with pytest.raises(ValueError, match="max_iter must be an int >= 1"):
+        MLPClassifier(max_iter=-(10**400)).fit([[0.0], [1.0]], [0, 1])
+    assert Interval("int", 1, None, closed="left")(10**400)
+    assert not Interval("int", 1, 10, closed="both")(10**400)

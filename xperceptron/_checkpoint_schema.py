@@ -47,7 +47,8 @@ def checked_fields(value: Any, names: tuple[str, ...], what: str) -> dict[str, A
     missing, unknown = sorted(set(names) - set(value)), sorted(set(value) - set(names))
     if missing or unknown:
         raise ValueError(
-            f"{what} has unexpected fields: missing {missing[:10]}, unknown {unknown[:10]:.200}."
+            f"{what} has unexpected fields: missing {missing[:10]!r:.200}, "
+            f"unknown {unknown[:10]!r:.200}."
         )
     return value
 
@@ -75,7 +76,7 @@ def generator_state(rng: np.random.Generator) -> dict[str, Any]:
         For a bit generator whose state is not plain ints (only PCG64 and PCG64DXSM, the
         default's, are saved).
     """
-    state: dict[str, Any] = rng.bit_generator.state
+    state = dict(rng.bit_generator.state)
     if state.get("bit_generator") not in _BIT_GENERATORS:
         raise ValueError(
             f"a {type(rng.bit_generator).__name__} random generator cannot be saved; "

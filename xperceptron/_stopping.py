@@ -51,7 +51,7 @@ class Progress:
         for name in ("n_iter", "t", "no_improvement"):
             if type(data[name]) is not int or not 0 <= data[name] < 2**63:
                 raise ValueError(
-                    f"progress {name} must be an int in [0, 2**63), got {data[name]!r:.50}."
+                    f"progress {name} must be an int >= 0 and < 2**63, got {data[name]!r:.50}."
                 )
         allowed = {"learning_rate": (), "best_loss": (math.inf,),
                    "best_validation_score": (-math.inf,)}  # fmt: skip
@@ -66,7 +66,7 @@ class Progress:
             if not isinstance(curve, list) or not all(
                 type(v) is float and math.isfinite(v) for v in curve
             ):
-                raise ValueError(f"progress {name} must be a list of finite floats.")
+                raise ValueError(f"progress {name} must be a list of numbers (finite floats).")
         if len(data["loss_curve"]) != data["n_iter"] or len(data["validation_scores"]) > len(
             data["loss_curve"]
         ):

@@ -5,6 +5,7 @@ Every check raises before the caller changes any state, with a message naming th
 
 from __future__ import annotations
 
+import math
 from numbers import Integral, Real
 from typing import Any
 
@@ -72,7 +73,10 @@ class Interval:
     def __call__(self, value: object) -> bool:
         if not (is_int(value) if self.kind == "int" else is_real(value)):
             return False
-        number = float(value)  # type: ignore[arg-type]
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except OverflowError:  # an int beyond the largest float: compare it as infinite
+            number = math.inf if value > 0 else -math.inf  # type: ignore[operator]
         left, right = self.closed in ("left", "both"), self.closed in ("right", "both")
         above = self.low is None or (number >= self.low if left else number > self.low)
         below = self.high is None or (number <= self.high if right else number < self.high)

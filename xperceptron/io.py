@@ -18,8 +18,7 @@ import errno
 import json
 import os
 import re
-import secrets
-import stat
+import warnings
 import zipfile
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -34,6 +33,7 @@ from ._checkpoint_schema import (
     generator_state,
     restore_generator,
 )
+from ._frames import set_feature_names
 from ._namespace import (
     Array,
     Device,
@@ -43,9 +43,9 @@ from ._namespace import (
     namespace_name,
     namespace_of,
 )
-from ._npz import Archive
+from ._npz import Archive, write
 
-__all__ = ["FORMAT_VERSION", "HEADER_CHARS", "HEADER_DEPTH", "load", "read_metadata", "save"]
+__all__ = ["FORMAT_VERSION", "load", "read_metadata", "save"]
 
 FORMAT = "xperceptron-checkpoint"
 FORMAT_VERSION = 1
@@ -54,7 +54,9 @@ HEADER_CHARS = 1 << 24
 HEADER_DEPTH = 64
 """The deepest a checkpoint's JSON header nests (a model's own fields nest 6 deep)."""
 _NOT_SAVED = {"callbacks": None}
-_HEADER_FIELDS = ("format", "format_version", "class", "dtype", "params", "fitted", "metadata")
+_HEADER_FIELDS = (
+    "format", "format_version", "class", "dtype", "params", "fitted", "metadata", "feature_names",
+)  # fmt: skip
 _FLOATS = ("float16", "float32", "float64")
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 # The estimators register themselves (``_base.checkpointable``): this module imports none.
@@ -87,8 +89,8 @@ def save(
         For an estimator this format does not know, or metadata that is not JSON.
     ValueError
         If something cannot be written without pickle (labels of dtype object), or could
-        not be loaded again: non-finite parameters, metadata beyond :data:`HEADER_CHARS`
-        characters or :data:`HEADER_DEPTH` levels of nesting.
+        not be loaded again: non-finite parameters, a header (metadata, mostly) beyond
+        ``HEADER_CHARS`` (16 Mi) characters or ``HEADER_DEPTH`` (64) levels of nesting.
     """
     name = type(estimator).__name__
     if _CLASSES.get(name) is not type(estimator):
@@ -105,6 +107,8 @@ def save(
         "params": _encode({k: _NOT_SAVED.get(k, v) for k, v in estimator.get_params().items()}),
         "fitted": meta,
         "metadata": metadata if metadata is not None else {},
+        # scikit-learn's feature_names_in_ (a DataFrame's column names), or null.
+        "feature_names": _feature_names(estimator),
     }
     for key, array in arrays.items():
         if array.dtype.kind == "O" and all(isinstance(v, str) for v in array.tolist()):
@@ -114,14 +118,14 @@ def save(
                 f"{key} has dtype {array.dtype}, which cannot be stored without pickle; "
                 "use numeric or string labels."
             )
-        if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+        if array.dtype.kind == "f" and not _finite(array):
             raise ValueError(f"{key} holds non-finite values; a checkpoint holds finite ones.")
     try:
         text = json.dumps(header)
     except TypeError as exc:
         raise TypeError(f"metadata must be JSON-serialisable: {exc}") from exc
     _check_text(text)
-    _write(os.fspath(path), {"header": np.array(text), **arrays})
+    write(os.fspath(path), {"header": np.array(text), **arrays})
 
 
 def load(
@@ -162,6 +166,8 @@ def load(
         estimator, arrays = _checked(target, _contents, archive, header)
     to_device = _mover(namespace, device, host)
     _checked(target, estimator._restore, header["fitted"], arrays, to_device=to_device)
+    names = _checked(target, _checked_names, header["feature_names"], estimator.n_features_in_)
+    set_feature_names(estimator, names)
     return estimator
 
 
@@ -185,6 +191,28 @@ def _checked(target: str, read: Callable[..., _T], *args: Any, **kwargs: Any) ->
         raise ValueError(f"{target}: {exc}") from exc
     except (KeyError, TypeError, AttributeError, IndexError, OverflowError) as exc:
         raise ValueError(f"{target}: malformed or incomplete checkpoint ({exc!r:.300})") from exc
+
+
+def _feature_names(estimator: Any) -> list[str] | None:
+    names = getattr(estimator, "feature_names_in_", None)
+    return None if names is None else [str(name) for name in names]
+
+
+def _checked_names(names: Any, n_features: int) -> np.ndarray[Any, Any] | None:
+    """``feature_names_in_`` as fit sets it: ``n_features`` distinct strings, or None."""
+    if names is None:
+        return None
+    if (
+        not isinstance(names, list)
+        or len(names) != n_features
+        or not all(isinstance(name, str) for name in names)
+        or len(set(names)) != len(names)
+    ):
+        raise ValueError(
+            f"feature_names must be null or {n_features} distinct strings (one per feature), "
+            f"got {names!r:.200}."
+        )
+    return np.asarray(names, dtype=object)
 
 
 def _open(target: str) -> Archive:
@@ -216,6 +244,7 @@ def _header(archive: Archive) -> dict[str, Any]:
             f"checkpoint format version {version!r:.50}; this xperceptron reads "
             f"version {FORMAT_VERSION}" + (" (the file is from a newer release)." if newer else ".")
         )
+    header.setdefault("feature_names", None)  # files saved before it was recorded have none
     checked_fields(header, _HEADER_FIELDS, "the header")
     if not isinstance(header["class"], str) or header["class"] not in _CLASSES:
         raise ValueError(
@@ -243,7 +272,7 @@ def _contents(archive: Archive, header: dict[str, Any]) -> tuple[Any, dict[str, 
     if missing:
         raise ValueError(f"the checkpoint has no member {missing[0]!r} (missing: {missing[:10]}).")
     if unknown:
-        raise ValueError(f"a {cls.__name__} of this architecture has no member {unknown[:10]}.")
+        raise ValueError(f"{cls.__name__} of this architecture has no member {unknown[:10]}.")
     arrays = {
         name: _member(archive, name, spec, header["dtype"]) for name, spec in expected.items()
     }
@@ -257,14 +286,14 @@ def _member(archive: Archive, name: str, spec: MemberSpec, dtype: str) -> np.nda
         array = archive.read(name, kinds="f", what=what, shape=shape)
         if array.dtype != np.dtype(dtype):
             raise ValueError(f"member {name!r} has dtype {array.dtype}; expected {what}.")
-        if not np.all(np.isfinite(array)):
+        if not _finite(array):
             raise ValueError(f"member {name!r} holds non-finite values (NaN or infinity).")
         return array
     array = archive.read(name, kinds="biufU", what="labels (numbers or strings)", shape=shape)
     if array.shape[0] < 2:
         raise ValueError(f"member {name!r} holds {array.shape[0]} label(s); a classifier has 2+.")
-    if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
-        raise ValueError(f"member {name!r} holds non-finite labels.")
+    if array.dtype.kind == "f" and not np.all(np.isfinite(array) & (array == np.round(array))):
+        raise ValueError(f"member {name!r} holds labels that are not finite integers.")
     if not np.array_equal(np.unique(array), array):
         raise ValueError(f"member {name!r} holds labels that are not sorted and unique.")
     return array
@@ -283,6 +312,7 @@ def _target_dtype(xp: Namespace, saved: str, dtype: Any, device: Device) -> Any:
     """The host dtype to load as, once ``xp`` is known to make such arrays on ``device``."""
     name = namespace_name(xp)
     if dtype is None:
+        saved = "float32" if saved == "float16" else saved  # float16 is computed in float32
         dtype = getattr(xp, saved, None)
         if dtype is None:
             raise ValueError(
@@ -290,12 +320,19 @@ def _target_dtype(xp: Namespace, saved: str, dtype: Any, device: Device) -> Any:
                 "dtype=, one of its floating dtypes."
             )
     try:
-        host = host_dtype(dtype, xp)
+        with warnings.catch_warnings():  # array-api-strict warns when compared with NumPy's
+            warnings.simplefilter("ignore", UserWarning)
+            host = host_dtype(dtype, xp)
     except TypeError:
         raise ValueError(
             f"dtype={dtype!r} is not a floating dtype of {name} (float16, float32 or float64, "
             "where it has them)."
         ) from None
+    if host == np.float16:
+        raise ValueError(
+            "dtype=float16: xperceptron computes in float32 or float64 (float16 has too little "
+            "range for a loss total and too little precision for Adam); pass float32."
+        )
     kwargs = {} if device is None else {"device": device}
     where = f"device {device!r}" if device is not None else "its default device"
     try:
@@ -312,55 +349,33 @@ def _mover(xp: Namespace, device: Device, host: Any) -> Mover:
 
     def to_device(
         arrays: dict[str, np.ndarray[Any, Any]],
-        key: str,
+        name: str,
         shape: tuple[int, ...],
         *,
         non_negative: bool = False,
     ) -> Array:
-        if key not in arrays:
-            raise ValueError(f"the checkpoint has no member {key!r}.")
-        array = arrays[key]
+        if name not in arrays:
+            raise ValueError(f"the checkpoint has no member {name!r}.")
+        array = arrays[name]
         if array.dtype.kind != "f":
-            raise ValueError(f"member {key!r} has dtype {array.dtype}; expected floats.")
+            raise ValueError(f"member {name!r} has dtype {array.dtype}; expected floats.")
         if array.shape != tuple(shape):
-            raise ValueError(f"member {key!r} has shape {array.shape}; expected {tuple(shape)}.")
+            raise ValueError(f"member {name!r} has shape {array.shape}; expected {tuple(shape)}.")
         if non_negative and np.any(array < 0):
-            raise ValueError(f"member {key!r} holds negative values; it cannot.")
-        cast = array.astype(host, copy=False)
-        if cast is not array and not np.all(np.isfinite(cast)):
-            raise ValueError(f"member {key!r} overflows {np.dtype(host).name}.")
+            raise ValueError(f"member {name!r} holds negative values; it cannot.")
+        with np.errstate(over="ignore"):
+            cast = array.astype(host, copy=False)
+        if cast is not array and not _finite(cast):
+            raise ValueError(f"member {name!r} overflows {np.dtype(host).name}.")
         kwargs = {} if device is None else {"device": device}
         return xp.asarray(cast, **kwargs)
 
     return to_device
 
 
-def _write(path: str, members: dict[str, np.ndarray[Any, Any]]) -> None:
-    """``members`` as an ``.npz`` at ``path`` (through a link, to its target), atomically."""
-    target = os.path.realpath(path)
-    try:
-        mode: int | None = stat.S_IMODE(os.stat(target).st_mode)
-    except FileNotFoundError:
-        mode = None
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    while True:
-        temporary = os.path.join(
-            os.path.dirname(target), f".xperceptron-{secrets.token_hex(8)}.npz"
-        )
-        try:  # 0o666: the umask applies, as to any program's new file
-            handle = os.open(temporary, flags, 0o666)
-            break
-        except FileExistsError:  # pragma: no cover - 64 random bits
-            continue
-    try:
-        with os.fdopen(handle, "wb") as file:
-            if mode is not None:
-                os.chmod(temporary, mode)  # a file replaced keeps its permissions
-            np.savez(file, **members)
-        os.replace(temporary, target)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+def _finite(array: np.ndarray[Any, Any]) -> bool:
+    """Whether every value is finite (two reductions, no array of flags: NaN propagates)."""
+    return array.size == 0 or bool(np.isfinite(array.min()) & np.isfinite(array.max()))
 
 
 def _check_text(text: str) -> None:
@@ -375,7 +390,9 @@ def _check_text(text: str) -> None:
 
 
 def _depth(text: str) -> int:
-    """How deep JSON ``text`` nests, without recursion: its brackets outside strings."""
+    """How deep JSON ``text`` nests (0 where it cannot nest deeper than ``HEADER_DEPTH``),
+    without recursion: the brackets outside its strings. Exact for valid JSON, and for the
+    valid beginning of a damaged text, which is all a parser reaches."""
     if text.count("[") + text.count("{") <= HEADER_DEPTH:
         return 0
     plain = text.replace("\\\\", "").replace('\\"', "")  # escapes, left to right
@@ -408,7 +425,7 @@ def _encode(value: Any) -> Any:
 
 
 def _decode(value: Any) -> Any:
-    """What :func:`_encode` wrote (nested at most :data:`HEADER_DEPTH` deep, checked)."""
+    """What :func:`_encode` wrote (nested at most ``HEADER_DEPTH`` deep: checked first)."""
     if isinstance(value, list):
         return [_decode(v) for v in value]
     if not isinstance(value, dict):

@@ -173,13 +173,11 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     def _restore_targets(
         self, targets: dict[str, Any], arrays: dict[str, np.ndarray[Any, Any]], n_outputs: int
     ) -> None:
-        one_d = targets["_y_1d"]
-        if targets["out_activation_"] != "identity" or one_d not in (False, n_outputs == 1) or (
-            type(one_d) is not bool
-        ):
+        out, one_d = targets["out_activation_"], targets["_y_1d"]
+        if out != "identity" or type(one_d) is not bool or (one_d and n_outputs != 1):
             raise ValueError(
-                f"out_activation_={targets['out_activation_']!r:.50} and _y_1d="
-                f"{targets['_y_1d']!r:.50} with {n_outputs} output(s) are not a regressor's."
+                f"out_activation_={out!r:.50} and _y_1d={one_d!r:.50} with {n_outputs} "
+                "output(s) are not a regressor's."
             )
 
     def _targets(

@@ -167,9 +167,13 @@ def apply_updates(
 def invscaling(learning_rate_init: float, power_t: float, n_samples_seen: int) -> float:
     """scikit-learn's ``invscaling`` schedule: ``lr_init / (t + 1) ** power_t``.
 
-    ``t`` counts the samples seen so far; the rate changes at the end of each epoch.
+    ``t`` counts the samples seen so far; the rate changes at the end of each epoch. Where
+    ``(t + 1) ** power_t`` is beyond the largest float, the rate is 0 (its limit).
     """
-    return float(learning_rate_init / (n_samples_seen + 1) ** power_t)
+    try:
+        return float(learning_rate_init / (n_samples_seen + 1) ** power_t)
+    except OverflowError:
+        return 0.0
 
 
 def state_to_checkpoint(state: Any) -> tuple[dict[str, Any], dict[str, HostArray]]:
@@ -186,9 +190,7 @@ def state_to_checkpoint(state: Any) -> tuple[dict[str, Any], dict[str, HostArray
     return meta, arrays
 
 
-def restore_state(
-    meta: dict[str, Any], read: Callable[[str, tuple[int, ...]], Array], shapes: Sequence[Any]
-) -> Any:
+def restore_state(meta: dict[str, Any], read: Callable[..., Array], shapes: Sequence[Any]) -> Any:
     """The optimizer state :func:`state_to_checkpoint` wrote, its arrays read by
     ``read(name, shape)`` (which checks them) for parameters of ``shapes``.
 
@@ -207,7 +209,7 @@ def restore_state(
     cls, array_fields = _STATES[kind]
     counters = {"kind", *(f for f in cls._fields if f not in array_fields)}
     if set(meta) != counters:
-        raise ValueError(f"optimizer state {kind} has fields {sorted(meta)[:10]:.200}; "
+        raise ValueError(f"optimizer state {kind} has fields {sorted(meta)[:10]!r:.200}; "
                          f"expected {sorted(counters)}.")  # fmt: skip
     values: dict[str, Any] = {}
     for field in cls._fields:
