@@ -219,8 +219,17 @@ def markdown(record: dict[str, Any]) -> str:
         lines += [f"- {note}" for note in workload.get("notes", [])]
         for case in workload["cases"]:
             if len(workload["cases"]) > 1:
-                lines += ["", f"### {case['name']} (batch {case['config']['batch_size']})"]
+                batch = case["config"].get("batch_size")
+                lines += ["", f"### {case['name']}" + (f" (batch {batch})" if batch else "")]
+                if "batch_size" not in case["config"]:
+                    lines += [f"- {key}: {value}" for key, value in case["config"].items()]
             lines += ["", *_case(case, workload["unit"])]
+            for label, gap in case.get("agreement", {}).items():
+                lines.append(
+                    f"- {label}: final loss {gap['relative_loss_gap']:.1e} relative from "
+                    f"scikit-learn's ({'within' if gap['within_target'] else 'OUTSIDE'} 1e-4), "
+                    f"{gap['n_iter']} iterations (scikit-learn {gap['sklearn_n_iter']})"
+                )
     check = record.get("sync_check", {})
     lines += ["", "## GPU host-sync check (torch on CUDA)", ""]
     lines += [f"- {key}: {value}" for key, value in check.items()]

@@ -783,9 +783,17 @@ def sync_check(settings: Settings) -> dict[str, Any]:
     return result
 
 
+def lbfgs(settings: Settings) -> dict[str, Any]:
+    """Workload 5, in its own module (imported here: it builds on this one's helpers)."""
+    from _workload_lbfgs import lbfgs as run
+
+    return run(settings)
+
+
 WORKLOADS: dict[int, Callable[[Settings], dict[str, Any]]] = {
     1: tutorial,
     2: reference_mlp,
     3: wide_mlp,
     4: digits,
+    5: lbfgs,
 }

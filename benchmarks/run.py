@@ -28,7 +28,7 @@ import _report
 import _workloads
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_REPEATS = {1: 5, 2: 3, 3: 2, 4: 3}
+DEFAULT_REPEATS = {1: 5, 2: 3, 3: 2, 4: 3, 5: 3}
 
 
 def _csv(text: str) -> list[str]:
@@ -66,12 +66,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--repeats",
         type=_positive,
         default=None,
-        help="timed runs per peer for every workload (default: 5, 3, 2, 3 for workloads "
-        "1-4; 1 with --quick)",
+        help="timed runs per peer for every workload (default: 5, 3, 2, 3, 3 for workloads "
+        "1-5; 1 with --quick)",
     )
     parser.add_argument("--warmup", type=int, default=1, help="untimed rounds before timing")
     parser.add_argument(
-        "--workloads", type=_workload_ids, default=[1, 2, 3, 4], help="e.g. 1,2,3,4"
+        "--workloads", type=_workload_ids, default=[1, 2, 3, 4, 5], help="e.g. 1,2,3,4,5"
     )
     parser.add_argument(
         "--backends",

@@ -95,7 +95,7 @@ def test_an_infinite_patience_is_allowed_as_in_scikit_learn():
         ("n_iter_no_change", 2.5, "an int >= 1 or inf"),
         ("batch_size", 0, "'auto' or an int >= 1"),
         ("momentum", 1.5, r"a float in \[0, 1\]"),
-        ("solver", "lbfgs", r"one of \['sgd', 'adam'\]"),
+        ("solver", "newton-cg", r"one of \['lbfgs', 'sgd', 'adam'\]"),
         ("verbose", -1, "True or False or an int >= 0"),
     ],
 )

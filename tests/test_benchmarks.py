@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 RUN = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
-WORKLOAD_KEYS = {"tutorial", "reference_mlp", "wide_mlp", "digits"}
+WORKLOAD_KEYS = {"tutorial", "reference_mlp", "wide_mlp", "digits", "lbfgs"}
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +64,9 @@ def test_record_describes_the_machine_and_settings(quick_run):
 def test_every_workload_has_its_peers_and_figures(quick_run):
     workloads = _record(quick_run[0])["workloads"]
     assert set(workloads) == WORKLOAD_KEYS
-    assert [w["id"] for w in workloads.values()] == [1, 2, 3, 4]
-    baselines = {"tutorial": "raw NumPy", "reference_mlp": "raw NumPy", "digits": "scikit-learn"}
+    assert [w["id"] for w in workloads.values()] == [1, 2, 3, 4, 5]
+    baselines = {"tutorial": "raw NumPy", "reference_mlp": "raw NumPy", "digits": "scikit-learn",
+                 "lbfgs": "scikit-learn"}  # fmt: skip
     for key, workload in workloads.items():
         assert workload["cases"], key
         for case in workload["cases"]:
@@ -84,13 +85,17 @@ def test_every_workload_has_its_peers_and_figures(quick_run):
     assert "scikit-learn" in mlp_rows
     digits_rows = workloads["digits"]["cases"][0]["results"]
     assert all(0 <= r["extra"]["test_accuracy"] <= 1 for r in digits_rows)
+    for case in workloads["lbfgs"]["cases"]:  # digits and synthetic: the final losses agree
+        gap = case["agreement"]["xperceptron [numpy]"]
+        assert gap["within_target"], gap
 
 
 def test_markdown_has_a_section_per_workload(quick_run):
     out = quick_run[0]
     (md_path,) = out.glob("*.md")
     text = md_path.read_text(encoding="utf-8")
-    for heading in ("## Machine", "## float32 matmul peak", "## 1. ", "## 2. ", "## 3. ", "## 4. "):
+    for heading in ("## Machine", "## float32 matmul peak", "## 1. ", "## 2. ", "## 3. ", "## 4. ",
+                    "## 5. "):  # fmt: skip
         assert heading in text
     assert "GPU host-sync check" in text
     assert "| xperceptron [numpy] |" in text

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).parents[1] / "xperceptron"
-MATH = {"activations", "losses", "network", "optimizers", "_reductions"}
+MATH = {"activations", "losses", "network", "optimizers", "lbfgs", "_reductions"}
 ESTIMATORS = {"mlp", "_mlp_base", "perceptron"}
 
 

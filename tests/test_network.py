@@ -65,10 +65,11 @@ def test_same_seed_same_weights_on_every_backend(backend):
 
 
 def test_random_state_accepts_seed_generator_and_none():
-    generator = np.random.default_rng(1)
-    assert check_random_state(generator) is generator
-    assert check_random_state(3).random() == np.random.default_rng(3).random()
-    assert isinstance(check_random_state(None), np.random.Generator)
+    # As scikit-learn's check_random_state, and a Generator too.
+    for generator in (np.random.default_rng(1), np.random.RandomState(1)):
+        assert check_random_state(generator) is generator
+    assert check_random_state(3).random() == np.random.RandomState(3).random()
+    assert check_random_state(None) is np.random.mtrand._rand
     with pytest.raises(ValueError, match="random_state must be"):
         check_random_state("seed")
 

@@ -102,7 +102,7 @@ def test_training_follows_scikit_learn_epoch_by_epoch(task, params):
         theirs = theirs_cls(max_iter=1, **common).fit(X, y)  # sets up its label encoding
         xp = __import__("array_api_compat").array_namespace(X)
         initial = glorot_uniform(
-            [4, 6, ours.n_outputs_], activation="tanh", rng=np.random.default_rng(0),
+            [4, 6, ours.n_outputs_], activation="tanh", rng=np.random.RandomState(0),
             dtype=xp.float64, device="cpu", xp=xp,
         )  # fmt: skip
         theirs.coefs_ = [W.copy() for W, _ in initial]
@@ -200,3 +200,83 @@ def test_not_fitted_error_is_scikit_learns_too_once_it_is_imported():
     with pytest.raises(SkNotFittedError) as caught:
         MLPClassifier().predict(np.ones((2, 2)))
     assert isinstance(caught.value, NotFittedError)
+
+
+def test_warnings_are_scikit_learns_even_before_it_is_imported():
+    # A fresh interpreter: xperceptron alone imported, then a fit stops at max_iter. The
+    # warning is scikit-learn's class too, so filters written for scikit-learn catch it.
+    code = """
+import sys, warnings
+import numpy as np
+from xperceptron import MLPClassifier
+assert "sklearn" not in sys.modules
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    MLPClassifier((2,), max_iter=1, random_state=0).fit(np.eye(4), [0, 1, 0, 1])
+from sklearn.exceptions import ConvergenceWarning
+print([issubclass(w.category, ConvergenceWarning) for w in caught])
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "[True]", result.stderr
+
+
+def test_n_iter_counts_the_epochs_of_the_call_as_scikit_learn():
+    X, y = datasets.load_iris(return_X_y=True)
+    ours = MLPClassifier((5,), max_iter=3, warm_start=True, random_state=0)
+    theirs = SkMLPClassifier((5,), max_iter=3, warm_start=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", sklearn.exceptions.ConvergenceWarning)  # ours is one
+        for est in (ours, theirs):
+            est.fit(X, y)
+            est.fit(X, y)
+    assert ours.n_iter_ == theirs.n_iter_ == 3
+    assert len(ours.loss_curve_) == len(theirs.loss_curve_) == 6
+    assert ours.t_ == theirs.t_ == 6 * X.shape[0]
+    for est in (ours, theirs):
+        est.partial_fit(X, y)
+    assert ours.n_iter_ == theirs.n_iter_ == 1
+    assert ours.t_ == theirs.t_ == 7 * X.shape[0]
+
+
+def test_non_finite_weights_are_scikit_learns_value_error():
+    # scikit-learn's own case: inputs near the largest float64.
+    rng = np.random.RandomState(0)
+    X = np.finfo(np.float64).max * rng.uniform(size=(10, 2))
+    y = rng.standard_normal(size=10)
+    message = (
+        "Solver produced non-finite parameter weights. The input data may contain large"
+        " values and need to be preprocessed."
+    )
+    with pytest.raises(ValueError, match=message) as raised:
+        MLPRegressor().fit(X, y)
+    assert isinstance(raised.value, FloatingPointError)  # our DivergenceError
+
+
+def test_a_divergence_under_early_stopping_keeps_the_best_weights():
+    # scikit-learn's case: the epoch that diverges is recorded with a NaN validation score,
+    # and the best validation weights are kept (no error).
+    X, y = datasets.load_iris(return_X_y=True)
+    params = {"hidden_layer_sizes": 100, "activation": "identity", "solver": "sgd",
+              "learning_rate_init": 1, "max_iter": 20, "early_stopping": True,
+              "random_state": 0}  # fmt: skip
+    with pytest.warns(ConvergenceWarning, match="diverged in epoch"):
+        mlp = MLPRegressor(**params).fit(X, y)
+    assert str(mlp.validation_scores_[-1]) == "nan"
+    assert isinstance(mlp.validation_scores_[-1], float)
+    assert all(np.isfinite(W).all() for W in mlp.coefs_)
+    assert np.isfinite(mlp.best_validation_score_)
+    assert np.isfinite(mlp.predict(X)).all()
+
+
+def test_warm_start_needs_the_same_classes_as_scikit_learn():
+    X, y = datasets.load_iris(return_X_y=True)
+    message = "warm_start can only be used where `y` has the same classes as in the previous"
+    for cls in (MLPClassifier, SkMLPClassifier):
+        est = cls((5,), max_iter=2, warm_start=True, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", sklearn.exceptions.ConvergenceWarning)
+            est.fit(X, y)
+            with pytest.raises(ValueError, match=message):
+                est.fit(X[y < 2], y[y < 2])  # fewer classes
+        if cls is MLPClassifier:
+            est.partial_fit(X[y < 2], y[y < 2])  # partial_fit: a subset of the classes is fine

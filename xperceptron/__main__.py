@@ -102,7 +102,7 @@ def _train(args: argparse.Namespace) -> int:
         train, test = np.arange(n_samples), np.arange(0)
     else:
         strata = table.y if task == "classification" else None
-        train, test = validation_split(n_samples, args.test_size, strata, rng)
+        train, test = validation_split(n_samples, args.test_size, strata, rng, fall_back=True)
     mean, scale = np.zeros(table.X.shape[1]), np.ones(table.X.shape[1])
     if args.scale and n_samples > 8:
         mean, scale = table.X[train].mean(axis=0), table.X[train].std(axis=0)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar, Protocol, TypeVar
 
 import numpy as np
@@ -30,6 +30,7 @@ __all__ = [
     "Checkpointable",
     "ClassifierMixin",
     "RegressorMixin",
+    "available_if",
     "check_is_fitted",
     "checkpointable",
 ]
@@ -81,6 +82,30 @@ def checkpointable(cls: _E) -> _E:
     """Class decorator: ``cls`` implements :class:`Checkpointable` and may be saved."""
     CHECKPOINT_CLASSES[cls.__name__] = cls
     return cls
+
+
+class available_if:
+    """A method that exists only where ``check(estimator)`` holds: elsewhere reading it
+    raises ``AttributeError`` (so ``hasattr`` is False), as scikit-learn's ``available_if``
+    hides ``partial_fit`` for ``solver="lbfgs"``."""
+
+    def __init__(self, check: Callable[[Any], bool], message: str) -> None:
+        self.check, self.message = check, message
+
+    def __call__(self, method: Callable[..., Any]) -> Any:
+        check, message = self.check, self.message
+
+        class _Conditional:
+            def __get__(self, obj: Any, owner: type | None = None) -> Any:
+                if obj is None:
+                    return method
+                if not check(obj):
+                    raise AttributeError(message.format(obj=obj))
+                return method.__get__(obj, owner)
+
+        conditional = _Conditional()
+        conditional.__doc__ = method.__doc__
+        return conditional
 
 
 def check_is_fitted(estimator: object, attribute: str = "n_features_in_") -> None:

@@ -17,8 +17,9 @@ import numpy as np
 
 from ._base import BaseEstimator
 from ._frames import check_feature_names, feature_names
+from ._full_batch import train_lbfgs
 from ._mlp_checkpoint import MLPCheckpoints
-from ._mlp_params import MLP_CONSTRAINTS, make_optimizer
+from ._mlp_params import MLP_CONSTRAINTS, batch_size, make_optimizer, stop_rule
 from ._namespace import (
     Array,
     Device,
@@ -28,8 +29,8 @@ from ._namespace import (
     is_array,
     is_writeable,
 )
-from ._stopping import Progress, StopRule
-from ._targets import validation_split
+from ._stopping import Progress
+from ._targets import early_stopping_split
 from ._training import (
     InMemoryBatches,
     Network,
@@ -48,10 +49,15 @@ from ._validation import (
 )
 from .callbacks import CallbackList, Epoch, ProgressBar
 from .exceptions import ConvergenceWarning, DivergenceError, warn
-from .initializers import check_random_state, glorot_uniform
+from .initializers import HostRandom, check_random_state, glorot_uniform
 from .network import forward, predict
 
 __all__ = ["BaseMLP"]
+
+_MAX_ITER = (
+    "Stochastic Optimizer: Maximum iterations ({}) reached and the optimization hasn't "
+    "converged yet."
+)
 
 
 @functools.lru_cache(maxsize=32)
@@ -72,6 +78,7 @@ class _Run:
     strata: np.ndarray[Any, Any] | None  # host labels to stratify the validation split on
     reuse: bool  # continue from the fitted state
     incremental: bool  # partial_fit: one epoch, the optimizer state kept
+    first_epoch: int = 0  # epochs run before this call (n_iter_ counts this call's only)
 
 
 class BaseMLP(MLPCheckpoints, BaseEstimator):
@@ -84,7 +91,7 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
     out_activation_: str
     n_features_in_: int
     _y_1d: bool
-    _rng: np.random.Generator
+    _rng: HostRandom
     _progress: Progress
     _optimizer_state: Any
 
@@ -115,6 +122,7 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
         beta_2: float = 0.999,
         epsilon: float = 1e-8,
         n_iter_no_change: int = 10,
+        max_fun: int = 15000,
         callbacks: Any = None,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -139,6 +147,7 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
         self.callbacks = callbacks
 
     def _hidden_sizes(self) -> tuple[int, ...]:
@@ -147,7 +156,15 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
 
     # ------------------------------------------------------------------ subclass hooks
     def _targets(
-        self, y: Any, X: Array, *, xp: Namespace, device: Device, reuse: bool, classes: Any
+        self,
+        y: Any,
+        X: Array,
+        *,
+        xp: Namespace,
+        device: Device,
+        reuse: bool,
+        classes: Any,
+        warm_start: bool = False,
     ) -> tuple[Array, dict[str, Any], np.ndarray[Any, Any] | None]:
         """Encode ``y``: targets ``(n_samples, n_outputs)`` on the device, the attributes to
         set once training succeeds (``out_activation_`` among them), and host labels to
@@ -179,24 +196,36 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
         """Train as ``run`` describes, and publish the result."""
         incremental = run.incremental
         state = self._start(run)
-        X_train, Y_train, validate = self._hold_out(run, state.rng)
+        run.first_epoch = state.progress.n_iter
         hooks = CallbackList([*([ProgressBar()] if self.verbose else []), *(self.callbacks or [])])
+        if self.solver == "lbfgs":  # full batch, no held-out split (as scikit-learn)
+            hooks.train_begin(self)
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                outcome, unconverged = train_lbfgs(
+                    state, run.X, run.Y, network=self._network(run), max_iter=self.max_iter,
+                    max_fun=self.max_fun, tol=float(self.tol), xp=run.xp,
+                    on_epoch=self._epoch_hook(hooks, run, self.max_iter) if hooks else None,
+                )  # fmt: skip
+            self._finish(outcome, run, hooks, unconverged)
+            return
+        X_train, Y_train, validate = self._hold_out(run, state.rng)
         hooks.train_begin(self)
         xp, in_place = run.xp, is_writeable(state.params[0])
         n_epochs = 1 if incremental else self.max_iter
         batches = InMemoryBatches(
-            X_train, Y_train, self._batch_size(X_train.shape[0]), shuffle=self.shuffle, xp=xp,
+            X_train, Y_train, batch_size(self, X_train.shape[0]), shuffle=self.shuffle, xp=xp,
             device=run.device,
         )  # fmt: skip
         # NumPy would warn on overflow once weights blow up; divergence is reported below.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             outcome = train(
-                state, step=self._step(run, in_place), batches=batches, rule=self._stop_rule(),
+                state, step=self._step(run, in_place), batches=batches, rule=stop_rule(self),
                 n_epochs=n_epochs, in_place=in_place, xp=xp, validate=validate,
                 on_epoch=self._epoch_hook(hooks, run, n_epochs) if hooks else None,
                 log=print if self.verbose else None,
             )  # fmt: skip
-        self._finish(outcome, run, hooks)
+        unconverged = None if outcome.stopped or incremental else _MAX_ITER.format(self.max_iter)
+        self._finish(outcome, run, hooks, unconverged)
 
     def _prepare(self, X: Any, y: Any, *, incremental: bool, classes: Any) -> _Run:
         """Every check of a fit, before anything changes."""
@@ -217,7 +246,10 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
         X = check_X(X, xp=xp, device=device, dtype=self.coefs_[0].dtype if reuse else None)
         if reuse:
             check_features(X, self)
-        Y, targets, strata = self._targets(y, X, xp=xp, device=device, reuse=reuse, classes=classes)
+        Y, targets, strata = self._targets(
+            y, X, xp=xp, device=device, reuse=reuse, classes=classes,
+            warm_start=reuse and not incremental,
+        )  # fmt: skip
         if not reuse:  # a new fit sets the names, or removes them (None), as scikit-learn
             targets["feature_names_in_"] = names
         layer_sizes = [X.shape[1], *hidden, Y.shape[1]]
@@ -249,17 +281,18 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
         return make_optimizer(*self._solver())
 
     def _start(self, run: _Run) -> TrainingState:
-        """The state training starts from: the fitted one, or new weights from the seed."""
+        """The state training starts from: the fitted one (its own copy of the generator it
+        was left with), or new weights drawn from ``random_state`` as scikit-learn draws."""
         optimizer = self._optimizer()
         if not run.reuse:
-            rng = check_random_state(self.random_state)
+            generator = check_random_state(self.random_state)
             pairs = glorot_uniform(
-                run.layer_sizes, activation=self.activation, rng=rng, dtype=run.X.dtype,
+                run.layer_sizes, activation=self.activation, rng=generator, dtype=run.X.dtype,
                 device=run.device, xp=run.xp,
             )  # fmt: skip
             params = params_of(pairs)
             progress = Progress(float(self.learning_rate_init))
-            return TrainingState(params, optimizer.init(params), progress, rng)
+            return TrainingState(params, optimizer.init(params), progress, HostRandom(generator))
         rng = copy.deepcopy(self._rng)
         params = params_of(zip(self.coefs_, self.intercepts_, strict=True))
         progress = self._progress.copy()
@@ -270,15 +303,18 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
             progress.learning_rate = float(self.learning_rate_init)
         return TrainingState(params, state, progress, rng)
 
-    def _hold_out(self, run: _Run, rng: np.random.Generator) -> tuple[Array, Array, Any]:
-        """The training arrays, and with ``early_stopping`` a scorer of the held-out split."""
+    def _hold_out(self, run: _Run, rng: HostRandom) -> tuple[Array, Array, Any]:
+        """The training arrays (in the split's order), and with ``early_stopping`` a scorer
+        of the held-out split: scikit-learn's, drawn right after the initial weights."""
         if not self.early_stopping:
             return run.X, run.Y, None
         xp, device = run.xp, run.device
-        train_rows, valid_rows = (
-            index_array(rows, xp, device)
-            for rows in validation_split(run.X.shape[0], self.validation_fraction, run.strata, rng)
-        )
+        labels = run.strata if run.layer_sizes[-1] == 1 else None  # binary only, as scikit-learn
+        split = early_stopping_split(
+            run.X.shape[0], self.validation_fraction, labels, run.targets.get("classes_"),
+            rng.generator,
+        )  # fmt: skip
+        train_rows, valid_rows = (index_array(rows, xp, device) for rows in split)
         X_val, Y_val = xp.take(run.X, valid_rows, axis=0), xp.take(run.Y, valid_rows, axis=0)
         out_activation = run.targets["out_activation_"]
 
@@ -299,21 +335,16 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
     def _step(self, run: _Run, in_place: bool) -> Any:
         """The training step: one per configuration, shared by every estimator (on JAX a
         compiled step, so clones and ``partial_fit`` calls compile once per batch shape)."""
-        network = Network(self.activation, run.targets["out_activation_"], float(self.alpha))
-        return _shared_step(network, self._solver(), in_place, run.xp)
+        return _shared_step(self._network(run), self._solver(), in_place, run.xp)
 
-    def _stop_rule(self) -> StopRule:
-        schedule = self.learning_rate if self.solver == "sgd" else "constant"
-        return StopRule(
-            tol=float(self.tol), n_iter_no_change=self.n_iter_no_change, schedule=schedule,
-            learning_rate_init=float(self.learning_rate_init), power_t=float(self.power_t),
-        )  # fmt: skip
+    def _network(self, run: _Run) -> Network:
+        return Network(self.activation, run.targets["out_activation_"], float(self.alpha))
 
     def _epoch_hook(self, hooks: CallbackList, run: _Run, n_epochs: int) -> Any:
         """Shows the estimator as of each epoch to the callbacks; whether one asks to stop."""
 
         def on_epoch(state: TrainingState, seconds: float, rate: float) -> bool:
-            self._commit(state, run.targets, run.layer_sizes)
+            self._commit(state, run.targets, run.layer_sizes, run.first_epoch)
             progress = state.progress
             epoch = Epoch(
                 epoch=progress.n_iter,
@@ -327,32 +358,50 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
 
         return on_epoch
 
-    def _finish(self, outcome: Outcome, run: _Run, hooks: CallbackList) -> None:
-        """Publish the run's result, tell the callbacks, and report how it ended."""
+    def _finish(
+        self, outcome: Outcome, run: _Run, hooks: CallbackList, unconverged: str | None
+    ) -> None:
+        """Publish the run's result, tell the callbacks, and report how it ended
+        (``unconverged``: the warning for a run that stopped short of convergence)."""
         state = outcome.state
-        if self.early_stopping and outcome.best_params is not None:
+        # With early stopping the best validation weights are kept, a divergence included:
+        # its epoch is recorded (NaN), as scikit-learn records it, and training ends there.
+        kept_best = self.early_stopping and outcome.best_params is not None
+        if kept_best and outcome.best_params is not None:
             state = dataclasses.replace(state, params=outcome.best_params)
-        self._commit(state, run.targets, run.layer_sizes)
+        self._commit(state, run.targets, run.layer_sizes, run.first_epoch)
         progress = state.progress
-        handled = outcome.diverged and hooks.non_finite(self, progress.n_iter + 1)
+        epoch = progress.n_iter if kept_best else progress.n_iter + 1
+        handled = outcome.diverged and hooks.non_finite(self, epoch)
         hooks.train_end(self)
         if outcome.diverged and not handled:
+            if kept_best:
+                warn(
+                    f"Training diverged in epoch {epoch} (the loss is not finite) and stopped; "
+                    "the weights of the best validation score are kept.",
+                    ConvergenceWarning,
+                )
+                return
             raise DivergenceError(
-                f"Training diverged in epoch {progress.n_iter + 1}: the loss is not finite. "
-                f"The parameters reached after epoch {progress.n_iter} are kept; try a smaller "
-                f"learning_rate_init (it is {self.learning_rate_init})."
+                f"Solver produced non-finite parameter weights. The input data may contain "
+                f"large values and need to be preprocessed. Training diverged in epoch {epoch}: "
+                f"the loss is not finite. The parameters reached after epoch {epoch - 1} are "
+                f"kept; try a smaller learning_rate_init (it is {self.learning_rate_init})."
             )
-        if not (outcome.stopped or run.incremental):
-            warn(
-                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "
-                "the optimization hasn't converged yet.",
-                ConvergenceWarning,
-            )
+        if unconverged is not None:
+            warn(unconverged, ConvergenceWarning)
 
     def _commit(
-        self, state: TrainingState, targets: dict[str, Any], layer_sizes: list[int]
+        self,
+        state: TrainingState,
+        targets: dict[str, Any],
+        layer_sizes: list[int],
+        first_epoch: int,
     ) -> None:
-        """Set every fitted attribute at once, from a training run or a checkpoint."""
+        """Set every fitted attribute at once, from a training run or a checkpoint.
+
+        ``n_iter_`` counts the epochs after ``first_epoch``: those of the current call, as
+        scikit-learn counts them (``t_`` and ``loss_curve_`` run on across calls)."""
         progress = state.progress
         self.coefs_ = list(state.params[::2])
         self.intercepts_ = list(state.params[1::2])
@@ -364,7 +413,7 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
         self.n_features_in_ = layer_sizes[0]
         self.n_layers_ = len(layer_sizes)
         self.n_outputs_ = layer_sizes[-1]
-        self.n_iter_ = progress.n_iter
+        self.n_iter_ = progress.n_iter - first_epoch
         self.t_ = progress.t
         self.loss_ = progress.loss_curve[-1] if progress.loss_curve else None
         self.loss_curve_ = list(progress.loss_curve)
@@ -377,18 +426,6 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
         self._optimizer_state = state.opt_state
         self._progress = progress
         self._rng = state.rng
-
-    def _batch_size(self, n_samples: int) -> int:
-        batch_size: Any = self.batch_size
-        if batch_size == "auto":
-            return min(200, n_samples)
-        if batch_size > n_samples:
-            warn(
-                f"batch_size={self.batch_size} is larger than the {n_samples} training "
-                "samples; it is clipped to that.",
-                UserWarning,
-            )
-        return min(int(batch_size), n_samples)
 
     # ------------------------------------------------------------------ inference
     def _forward_checked(self, X: Any) -> tuple[Array, Namespace]:

@@ -11,7 +11,9 @@ import numpy as np
 from ._checkpoint_schema import (
     FLOAT,
     LABELS,
+    ORDER,
     MemberSpec,
+    checked_count,
     checked_fields,
     generator_state,
     restore_generator,
@@ -19,11 +21,12 @@ from ._checkpoint_schema import (
 from ._namespace import to_numpy
 from ._stopping import Progress
 from ._training import TrainingState
+from .initializers import HostRandom
 from .optimizers import restore_state, state_to_checkpoint
 
 __all__ = ["MLPCheckpoints"]
 
-_FITTED = ("layer_sizes", "targets", "progress", "optimizer", "rng")
+_FITTED = ("layer_sizes", "targets", "progress", "optimizer", "rng", "n_iter_", "shuffle_order")
 
 
 class MLPCheckpoints:
@@ -33,16 +36,21 @@ class MLPCheckpoints:
     coefs_: list[Any]
     intercepts_: list[Any]
     n_features_in_: int
+    n_iter_: int
     hidden_layer_sizes: Any
     _progress: Progress
     _optimizer_state: Any
-    _rng: np.random.Generator
+    _rng: HostRandom
 
     def _hidden_sizes(self) -> tuple[int, ...]:
         raise NotImplementedError
 
     def _commit(
-        self, state: TrainingState, targets: dict[str, Any], layer_sizes: list[int]
+        self,
+        state: TrainingState,
+        targets: dict[str, Any],
+        layer_sizes: list[int],
+        first_epoch: int,
     ) -> None:
         raise NotImplementedError
 
@@ -54,6 +62,9 @@ class MLPCheckpoints:
     def _checkpoint(self) -> tuple[dict[str, Any], dict[str, np.ndarray[Any, Any]]]:
         """What :func:`xperceptron.save` writes: JSON-able metadata and NumPy arrays."""
         optimizer, arrays = state_to_checkpoint(self._optimizer_state)
+        order = self._rng.order
+        if order is not None:
+            arrays["shuffle_order"] = order.astype(np.int64)
         for i, (W, b) in enumerate(zip(self.coefs_, self.intercepts_, strict=True)):
             arrays[f"coefs_{i}"], arrays[f"intercepts_{i}"] = to_numpy(W), to_numpy(b)
         meta = {
@@ -61,13 +72,18 @@ class MLPCheckpoints:
             "targets": {name: getattr(self, name) for name in self._TARGET_ATTRIBUTES},
             "progress": self._progress.to_json(),
             "optimizer": optimizer,
-            "rng": generator_state(self._rng),
+            "rng": generator_state(self._rng.generator),
+            # The rows' order the epoch shuffles reached (a member), and how many rows.
+            "shuffle_order": None if order is None else int(order.shape[0]),
+            "n_iter_": self.n_iter_,  # the epochs of the call that made this state
         }
         return meta, arrays
 
     def _layer_sizes(self, meta: Any) -> list[int]:
         """The checked ``layer_sizes`` of fitted state ``meta``: ints >= 1, the hidden ones
         those of ``hidden_layer_sizes``."""
+        if isinstance(meta, dict):  # files saved before these were recorded have none
+            meta = {"n_iter_": None, "shuffle_order": None, **meta}
         sizes = checked_fields(meta, _FITTED, "the fitted state")["layer_sizes"]
         if (
             not isinstance(sizes, list)
@@ -100,6 +116,9 @@ class MLPCheckpoints:
         restore_state(meta["optimizer"], name, list(shapes.values()))  # the names it reads
         n_labels = max(layer_sizes[-1], 2)
         members.update({key: (LABELS, (n_labels,)) for key in self._LABEL_MEMBERS})
+        if meta.get("shuffle_order") is not None:
+            n_rows = checked_count(meta["shuffle_order"], "shuffle_order", low=1)
+            members["shuffle_order"] = (ORDER, (n_rows,))
         return members
 
     def _restore(
@@ -114,10 +133,15 @@ class MLPCheckpoints:
             list(shapes.values()),
         )  # fmt: skip
         progress = Progress.from_json(meta["progress"])
-        rng = restore_generator(meta["rng"])
+        rng = HostRandom(restore_generator(meta["rng"]), arrays.get("shuffle_order"))
         targets = dict(checked_fields(meta["targets"], self._TARGET_ATTRIBUTES, "targets"))
         self._restore_targets(targets, arrays, layer_sizes[-1])
-        self._commit(TrainingState(params, state, progress, rng), targets, layer_sizes)
+        saved = meta.get("n_iter_")
+        n_iter = progress.n_iter if saved is None else checked_count(saved, "n_iter_")
+        if n_iter > progress.n_iter:
+            raise ValueError(f"n_iter_={n_iter} exceeds the {progress.n_iter} epochs trained.")
+        first_epoch = progress.n_iter - n_iter
+        self._commit(TrainingState(params, state, progress, rng), targets, layer_sizes, first_epoch)
 
     def _restore_targets(
         self, targets: dict[str, Any], arrays: dict[str, np.ndarray[Any, Any]], n_outputs: int

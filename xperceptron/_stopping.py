@@ -108,7 +108,8 @@ def record_epoch(
         new.validation_scores.append(score)
         improved = score >= progress.best_validation_score + tol
         best = score > progress.best_validation_score
-        new.best_validation_score = max(score, progress.best_validation_score)
+        if best:  # a NaN score (a diverged epoch) is never the best
+            new.best_validation_score = score
     else:
         improved = loss <= progress.best_loss - tol
         new.best_loss = min(progress.best_loss, loss)

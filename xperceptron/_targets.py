@@ -3,6 +3,7 @@ its scores (accuracy, R²) computed on the device."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ from ._validation import as_float_array, check_finite, check_labels, host_values
 __all__ = [
     "accuracy",
     "classification_targets",
+    "early_stopping_split",
     "is_indicator",
     "r2",
     "regression_targets",
@@ -42,13 +44,21 @@ def is_indicator(y: Any) -> bool:
 
 
 def classification_targets(
-    y: Any, X: Array, *, xp: Namespace, device: Device, fitted: Any, classes: Any
+    y: Any,
+    X: Array,
+    *,
+    xp: Namespace,
+    device: Device,
+    fitted: Any,
+    classes: Any,
+    same_classes: bool = False,
 ) -> tuple[Array, dict[str, Any], np.ndarray[Any, Any] | None]:
     """0/1 targets on the device, the attributes they imply (``classes_``,
     ``out_activation_``), and the host labels to stratify on (None for multilabel).
 
     ``fitted`` are the classes of a model being continued (or None); ``classes`` those a
-    first ``partial_fit`` announces.
+    first ``partial_fit`` announces. With ``same_classes`` (a warm start), ``y`` must hold
+    exactly the fitted classes, as scikit-learn requires.
     """
     n_samples = X.shape[0]
     if is_indicator(y):
@@ -68,6 +78,11 @@ def classification_targets(
         return indicator, {"classes_": labels, "out_activation_": "logistic"}, None
 
     labels = check_labels(y, n_samples)
+    if fitted is not None and same_classes and not np.array_equal(np.unique(labels), fitted):
+        raise ValueError(
+            "warm_start can only be used where `y` has the same classes as in the previous "
+            f"call to fit. Previously got {fitted}, `y` has {np.unique(labels)}"
+        )
     if fitted is not None:
         given = None if classes is None else host_values(classes, "classes")
         if given is not None and not np.array_equal(np.unique(given), fitted):
@@ -129,27 +144,121 @@ def r2(Y: Array, predicted: Array, *, xp: Namespace) -> Array:
     return xp.mean(scores)
 
 
+def early_stopping_split(
+    n_samples: int,
+    validation_fraction: float,
+    labels: np.ndarray[Any, Any] | None,
+    classes: np.ndarray[Any, Any] | None,
+    rng: Any,
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """The MLPs' early-stopping split, scikit-learn's: :func:`validation_split` stratified,
+    where a binary classifier's ``labels`` are given, on its binarized y (the classes named
+    ``'False'`` and ``'True'``, in the order of ``classes``).
+
+    Raises
+    ------
+    ValueError
+        Where :func:`validation_split` does, and for fewer than 2 validation rows.
+    """
+    strata = None
+    if labels is not None:
+        if classes is None:
+            raise TypeError("labels to stratify on come with their classes.")
+        strata = np.where(labels == classes[-1], "True", "False")
+    train, valid = validation_split(n_samples, validation_fraction, strata, rng)
+    if valid.shape[0] < 2:
+        raise ValueError(
+            "The validation set is too small. Increase 'validation_fraction' or the size of "
+            "your dataset."
+        )
+    return train, valid
+
+
 def validation_split(
     n_samples: int,
     validation_fraction: float,
     strata: np.ndarray[Any, Any] | None,
-    rng: np.random.Generator,
+    rng: Any,
+    *,
+    fall_back: bool = False,
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """Training and validation indices, stratified on ``strata`` when every class can give
-    a sample to each side."""
-    n_valid = int(np.ceil(validation_fraction * n_samples))
-    if not 1 <= n_valid < n_samples:
+    """Training and validation rows, drawn from ``rng`` as scikit-learn's
+    ``train_test_split(..., test_size=validation_fraction, stratify=strata)`` draws them.
+
+    ``ceil(validation_fraction * n_samples)`` rows are held out. Without ``strata`` they are
+    the first of one permutation, the training rows the rest (``ShuffleSplit``); with
+    ``strata`` each class gives its share to each side (``StratifiedShuffleSplit``). The
+    rows come in the order drawn, not sorted: scikit-learn trains on them in that order.
+    With ``fall_back``, strata that cannot be split (below) give an unstratified split.
+
+    Raises
+    ------
+    ValueError
+        With scikit-learn's messages: no training row left; with ``strata`` (unless
+        ``fall_back``), a class of one member, or fewer rows on a side than classes.
+    """
+    n_valid = math.ceil(validation_fraction * n_samples)
+    n_train = n_samples - n_valid
+    if n_train <= 0:
         raise ValueError(
-            f"validation_fraction={validation_fraction} leaves {n_valid} of {n_samples} "
-            "samples for validation; early stopping needs at least one on each side."
+            f"With n_samples={n_samples}, test_size={validation_fraction} and "
+            "train_size=None, the resulting train set will be empty. Adjust any of the "
+            "aforementioned parameters."
         )
-    order = rng.permutation(n_samples)
     if strata is not None:
-        _, counts = np.unique(strata, return_counts=True)
-        if counts.min() >= 2 and n_valid >= counts.shape[0]:
-            # Group the shuffled samples by class, then take evenly spaced positions: each
-            # class gives its share (to within one) and which members it gives is random.
-            order = order[np.argsort(strata[order], kind="stable")]
-    picks = np.zeros(n_samples, dtype=bool)
-    picks[((np.arange(n_valid) + 0.5) * n_samples / n_valid).astype(np.int64)] = True
-    return np.sort(order[~picks]), np.sort(order[picks])
+        try:
+            return _stratified_split(strata, n_train, n_valid, rng)
+        except ValueError:  # raised before any draw
+            if not fall_back:
+                raise
+    order = rng.permutation(n_samples)
+    return order[n_valid:], order[:n_valid]
+
+
+def _stratified_split(
+    strata: np.ndarray[Any, Any], n_train: int, n_valid: int, rng: Any
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """``n_train`` and ``n_valid`` rows, each class giving its share to each side."""
+    classes, members, counts = np.unique(strata, return_inverse=True, return_counts=True)
+    if counts.min() < 2:
+        raise ValueError(
+            "The least populated classes in y have only 1 member, which is too few. The "
+            "minimum number of groups for any class cannot be less than 2. Classes with too "
+            f"few members are: {classes[counts < 2].tolist()}"
+        )
+    for side, size in (("train_size", n_train), ("test_size", n_valid)):
+        if size < classes.shape[0]:
+            raise ValueError(
+                f"The {side} = {size} should be greater or equal to the number of "
+                f"classes = {classes.shape[0]}"
+            )
+    # Each class's rows, in the order they come.
+    by_class = np.split(np.argsort(members.reshape(-1), kind="stable"), np.cumsum(counts)[:-1])
+    train_counts = _apportion(counts, n_train, rng)
+    valid_counts = _apportion(counts - train_counts, n_valid, rng)
+    train, valid = [], []
+    for members_of_class, n_t, n_v in zip(by_class, train_counts, valid_counts, strict=True):
+        rows = members_of_class[rng.permutation(members_of_class.shape[0])]
+        train.append(rows[:n_t])
+        valid.append(rows[n_t : n_t + n_v])
+    train_rows, valid_rows = np.concatenate(train), np.concatenate(valid)
+    train_rows = train_rows[rng.permutation(train_rows.shape[0])]
+    return train_rows, valid_rows[rng.permutation(valid_rows.shape[0])]
+
+
+def _apportion(counts: np.ndarray[Any, Any], total: int, rng: Any) -> np.ndarray[Any, Any]:
+    """``total`` draws shared among classes of ``counts`` members as scikit-learn shares
+    them: each class the floor of its proportional share, then one more to each class of
+    the largest remainders, ties broken by a draw (``rng.choice``), until ``total``."""
+    share = counts / counts.sum() * total
+    given: np.ndarray[Any, Any] = np.floor(share)
+    missing = int(total - given.sum())
+    remainders = share - given
+    for remainder in np.unique(remainders)[::-1]:
+        if missing == 0:
+            break
+        tied = np.flatnonzero(remainders == remainder)
+        chosen = rng.choice(tied, size=min(tied.shape[0], missing), replace=False)
+        given[chosen] += 1
+        missing -= chosen.shape[0]
+    return given.astype(np.int64)

@@ -23,10 +23,9 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple, Protocol
 
-import numpy as np
-
 from ._namespace import Array, Device, Namespace, compile_step, index_array, is_array
 from ._stopping import Progress, StopRule, explain, next_epoch, record_epoch
+from .initializers import HostRandom
 from .network import value_and_grad
 from .optimizers import Optimizer, apply_updates
 
@@ -52,15 +51,19 @@ class BatchSource(Protocol):
 
     n_samples: int
 
-    def epoch(self, rng: np.random.Generator) -> Iterator[tuple[Array, Array]]:
+    def epoch(self, rng: HostRandom) -> Iterator[tuple[Array, Array]]:
         """The epoch's ``(X_batch, Y_batch)`` pairs; ``rng`` (on the host) may shuffle."""
         ...
 
 
 class InMemoryBatches:
     """Mini-batches of arrays held on the device: consecutive slices, or with ``shuffle``
-    rows gathered through one permutation per epoch, drawn on the host and moved once (no
-    shuffled copy of the data set is made). On JAX each gather is one compiled call."""
+    rows gathered in an order drawn on the host once per epoch and moved once (no shuffled
+    copy of the data set is made). On JAX each gather is one compiled call.
+
+    The order is scikit-learn's: each epoch permutes the previous epoch's order
+    (:meth:`HostRandom.shuffled`), and the batches are its consecutive slices, the last one
+    partial."""
 
     def __init__(
         self, X: Array, Y: Array, batch_size: int, *, shuffle: bool, xp: Namespace, device: Device
@@ -70,13 +73,13 @@ class InMemoryBatches:
         self._xp, self._device = xp, device
         self._gather = compile_step(_gather, xp=xp, static_argnames=("xp",))
 
-    def epoch(self, rng: np.random.Generator) -> Iterator[tuple[Array, Array]]:
+    def epoch(self, rng: HostRandom) -> Iterator[tuple[Array, Array]]:
         xp, X, Y, n, size = self._xp, self.X, self.Y, self.n_samples, self.batch_size
         if not self.shuffle:
             for start in range(0, n, size):
                 yield X[start : start + size, ...], Y[start : start + size, ...]
             return
-        order = rng.permutation(n)
+        order = rng.shuffled(n)
         n_full = n // size
         # The full batches' rows as one (n_full, batch_size) array, the rest apart.
         full = index_array(order[: n_full * size].reshape(n_full, size), xp, self._device)
@@ -194,7 +197,7 @@ def run_epoch(
     *,
     step: Step,
     batches: BatchSource,
-    rng: np.random.Generator,
+    rng: HostRandom,
     learning_rate: float,
     xp: Namespace,
 ) -> tuple[list[Array], Any, Array]:
@@ -210,12 +213,12 @@ def run_epoch(
 @dataclasses.dataclass
 class TrainingState:
     """Everything a run changes: parameters (flat ``[W0, b0, W1, b1, ...]``), the optimizer
-    state, the counters, and the host random generator."""
+    state, the counters, and the host randomness (the generator and the shuffle order)."""
 
     params: list[Array]
     opt_state: Any
     progress: Progress
-    rng: np.random.Generator
+    rng: HostRandom
 
 
 @dataclasses.dataclass
@@ -324,6 +327,11 @@ def train(
         )  # fmt: skip
         loss = _epoch_figure(total, params, batches.n_samples, combine, xp=xp)
         if not math.isfinite(loss):
+            if validate is not None and best_params is not None:
+                # Early stopping keeps the best weights: the epoch is recorded (NaN score).
+                progress, _ = record_epoch(
+                    progress, loss, batches.n_samples, math.nan, tol=rule.tol
+                )
             final = TrainingState(start_params, start_state, progress, rng)
             return Outcome(final, diverged=True, stopped=True, best_params=best_params)
         score = validate(params) if validate is not None else None

@@ -1,16 +1,18 @@
 """The errors and warnings xperceptron raises, and the one way it warns.
 
-Where scikit-learn is already imported, each is raised as a subclass of both ours and
-scikit-learn's class of the same name (``sklearn.exceptions``), so code written for either
-catches it; scikit-learn is never imported here.
+Where scikit-learn is installed, each is raised as a subclass of both ours and scikit-learn's
+class of the same name (``sklearn.exceptions``), so code written for either catches it;
+scikit-learn is imported only when something is raised or warned.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
+import importlib.util
 import sys
 import warnings
-from typing import TypeVar
+from typing import Any, TypeVar
 
 _T = TypeVar("_T", bound=type)
 
@@ -39,15 +41,34 @@ class ConvergenceWarning(UserWarning):
     """Training stopped at ``max_iter`` before its stopping criterion was met."""
 
 
-class DivergenceError(FloatingPointError):
-    """The training loss became NaN or infinite; the last finite parameters were kept."""
+class DivergenceError(FloatingPointError, ValueError):
+    """The training loss became NaN or infinite; the last finite parameters were kept.
+
+    Also a ``ValueError``, as scikit-learn's error for non-finite weights is."""
 
 
 def with_sklearn(ours: _T) -> _T:
-    """``ours``, or where scikit-learn is already imported, a subclass of both ``ours`` and
-    scikit-learn's exception or warning of the same name."""
-    theirs = getattr(sys.modules.get("sklearn.exceptions"), ours.__name__, None)
+    """``ours``, or where scikit-learn is installed, a subclass of both ``ours`` and
+    scikit-learn's exception or warning of the same name (so that ``pytest.warns`` and
+    warning filters written for scikit-learn catch it). scikit-learn is imported only here,
+    when something is raised or warned, never by ``import xperceptron``."""
+    theirs = getattr(_sklearn_exceptions(), ours.__name__, None)
     return ours if theirs is None else _combined(ours, theirs)
+
+
+@functools.cache
+def _installed(name: str) -> bool:
+    return importlib.util.find_spec(name) is not None
+
+
+def _sklearn_exceptions() -> Any:
+    module = sys.modules.get("sklearn.exceptions")
+    if module is None and _installed("sklearn"):
+        try:
+            module = importlib.import_module("sklearn.exceptions")
+        except Exception:  # a broken installation: our classes alone
+            return None
+    return module
 
 
 @functools.cache

@@ -28,8 +28,10 @@ import numpy as np
 from ._base import CHECKPOINT_CLASSES, BaseEstimator, Mover, check_is_fitted
 from ._checkpoint_schema import (
     FLOAT,
+    ORDER,
     MemberSpec,
     checked_fields,
+    checked_order,
     generator_state,
     restore_generator,
 )
@@ -289,6 +291,9 @@ def _member(archive: Archive, name: str, spec: MemberSpec, dtype: str) -> np.nda
         if not _finite(array):
             raise ValueError(f"member {name!r} holds non-finite values (NaN or infinity).")
         return array
+    if kind == ORDER:
+        array = archive.read(name, kinds="iu", what="row positions (integers)", shape=shape)
+        return checked_order(array, f"member {name!r}")
     array = archive.read(name, kinds="biufU", what="labels (numbers or strings)", shape=shape)
     if array.shape[0] < 2:
         raise ValueError(f"member {name!r} holds {array.shape[0]} label(s); a classifier has 2+.")
@@ -410,14 +415,14 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _encode(value: Any) -> Any:
-    """Hyperparameters as JSON, keeping tuples tuples and a Generator its state."""
+    """Hyperparameters as JSON, keeping tuples tuples and a generator its state."""
     if isinstance(value, tuple):
         return {"__tuple__": [_encode(v) for v in value]}
     if isinstance(value, list):
         return [_encode(v) for v in value]
     if isinstance(value, dict):
         return {key: _encode(v) for key, v in value.items()}
-    if isinstance(value, np.random.Generator):
+    if isinstance(value, np.random.Generator | np.random.RandomState):
         return {"__generator__": generator_state(value)}
     if isinstance(value, np.generic):
         return value.item()

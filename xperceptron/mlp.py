@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ._base import ClassifierMixin, RegressorMixin, checkpointable
+from ._base import ClassifierMixin, RegressorMixin, available_if, checkpointable
 from ._labels import decode
 from ._mlp_base import BaseMLP
 from ._namespace import (
@@ -27,6 +27,15 @@ from .activations import log_logistic, logistic
 from .losses import log_softmax
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
+
+_STOCHASTIC_ONLY = (
+    "partial_fit is only available for stochastic optimizers. {obj.solver} is not stochastic."
+)
+
+
+def _stochastic(estimator: Any) -> bool:
+    # Only lbfgs hides it: any other value reaches the parameter check and its message.
+    return bool(estimator.solver != "lbfgs")
 
 
 @checkpointable
@@ -59,10 +68,20 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     """
 
     def _targets(
-        self, y: Any, X: Array, *, xp: Namespace, device: Device, reuse: bool, classes: Any
+        self,
+        y: Any,
+        X: Array,
+        *,
+        xp: Namespace,
+        device: Device,
+        reuse: bool,
+        classes: Any,
+        warm_start: bool = False,
     ) -> tuple[Array, dict[str, Any], np.ndarray[Any, Any] | None]:
         fitted = self.classes_ if reuse else None
-        return classification_targets(y, X, xp=xp, device=device, fitted=fitted, classes=classes)
+        return classification_targets(
+            y, X, xp=xp, device=device, fitted=fitted, classes=classes, same_classes=warm_start
+        )
 
     def _validation_score(
         self, output: Array, Y: Array, *, out_activation: str, xp: Namespace
@@ -98,6 +117,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         tags.classifier_tags.multi_label = True
         return tags
 
+    @available_if(_stochastic, _STOCHASTIC_ONLY)
     def partial_fit(self, X: Any, y: Any, classes: Any = None) -> MLPClassifier:
         """One epoch over ``(X, y)``, continuing from the current state.
 
@@ -181,7 +201,15 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             )
 
     def _targets(
-        self, y: Any, X: Array, *, xp: Namespace, device: Device, reuse: bool, classes: Any
+        self,
+        y: Any,
+        X: Array,
+        *,
+        xp: Namespace,
+        device: Device,
+        reuse: bool,
+        classes: Any,
+        warm_start: bool = False,
     ) -> tuple[Array, dict[str, Any], np.ndarray[Any, Any] | None]:
         Y = regression_targets(y, X, xp=xp, device=device)
         attributes = {"out_activation_": "identity", "_y_1d": Y.ndim == 1}
@@ -192,6 +220,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     ) -> Array:
         return r2(Y, output, xp=xp)
 
+    @available_if(_stochastic, _STOCHASTIC_ONLY)
     def partial_fit(self, X: Any, y: Any) -> MLPRegressor:
         """One epoch over ``(X, y)``, continuing from the current state."""
         self._fit(X, y, incremental=True)

@@ -32,7 +32,7 @@ __all__ = [
     "state_to_checkpoint",
 ]
 
-SOLVERS = ("sgd", "adam")
+SOLVERS = ("lbfgs", "sgd", "adam")  # scikit-learn's; lbfgs: full batch (lbfgs.py)
 SCHEDULES = ("constant", "invscaling", "adaptive")
 
 
@@ -54,6 +54,11 @@ class SGDState(NamedTuple):
     velocities: list[Array]
 
 
+class LBFGSState(NamedTuple):
+    """Full-batch L-BFGS keeps nothing between calls: each fit starts a new memory, as
+    scikit-learn's (SciPy's) does."""
+
+
 class AdamState(NamedTuple):
     step: int  # a Python int eagerly; under jax.jit an integer array
     first_moments: list[Array]
@@ -65,6 +70,7 @@ class AdamState(NamedTuple):
 _STATES: dict[str, tuple[Any, tuple[str, ...]]] = {
     "SGDState": (SGDState, ("velocities",)),
     "AdamState": (AdamState, ("first_moments", "second_moments")),
+    "LBFGSState": (LBFGSState, ()),
 }
 _NON_NEGATIVE = frozenset({"second_moments"})  # moving averages of squares
 
@@ -112,6 +118,16 @@ def sgd(momentum: float = 0.9, nesterov: bool = True) -> Optimizer:
         return steps, SGDState(velocities)
 
     return Optimizer(init, update, step_scale=_negative if momentum == 0 else None)
+
+
+def full_batch() -> Optimizer:
+    """The optimizer entry of ``solver="lbfgs"``: an empty state and no per-step update
+    (:func:`xperceptron.lbfgs.minimize_lbfgs` moves the parameters)."""
+
+    def update(*_: Any, **__: Any) -> tuple[list[Array], LBFGSState]:
+        raise TypeError("lbfgs trains full batch through minimize_lbfgs, not step by step.")
+
+    return Optimizer(lambda params: LBFGSState(), update)
 
 
 def adam(beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8) -> Optimizer:
