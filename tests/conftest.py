@@ -171,11 +171,14 @@ def backend64(request: pytest.FixtureRequest) -> Backend:
 
 
 def one_hot_or_values(out_activation: str, n: int, k: int, rng: np.random.Generator) -> Any:
-    """Targets for an output/loss pair: one-hot rows (softmax), 0/1 (logistic), values."""
+    """Targets for an output/loss pair: one-hot rows (softmax), 0/1 (logistic), counts with
+    zeros among them (exp: Poisson), values."""
     if out_activation == "softmax":
         return np.eye(k)[rng.integers(0, k, size=n)]
     if out_activation == "logistic":
         return rng.integers(0, 2, size=(n, k)).astype(float)
+    if out_activation == "exp":
+        return rng.poisson(1.5, size=(n, k)).astype(float)
     return rng.normal(size=(n, k))
 
 

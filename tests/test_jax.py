@@ -25,7 +25,7 @@ pytestmark = pytest.mark.parametrize("jax_backend", _JAX or [_NOT_SELECTED])
 
 TOL = {"rtol": 1e-12, "atol": 1e-12}
 ACTIVATIONS = ["relu", "tanh", "logistic", "softplus", "leaky_relu", "identity"]
-OUTPUTS = ["softmax", "logistic", "identity"]
+OUTPUTS = ["softmax", "logistic", "identity", "exp"]
 
 
 def _problem(backend, n, *, activation="tanh", out="softmax", seed=0):

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 from conftest import one_hot_or_values
 
+from scipy.special import xlogy
+
 from xperceptron._namespace import to_numpy
 from xperceptron.losses import OUTPUT_LOSSES, get_output_loss, log_softmax, softmax
 
@@ -17,11 +19,13 @@ def _numpy_loss(name, z, Y):
     if name == "softmax":
         p = np.exp(z) / np.sum(np.exp(z), axis=1, keepdims=True)
         return -np.sum(Y * np.log(p)) / z.shape[0]
+    if name == "exp":  # scikit-learn's poisson_loss of the mean e^z
+        return np.sum(xlogy(Y, Y / np.exp(z)) - Y + np.exp(z)) / z.shape[0]
     return 0.5 * np.sum((z - Y) ** 2) / z.shape[0]
 
 
 def test_unknown_output_lists_the_known_ones():
-    with pytest.raises(ValueError, match=r"one of \['identity', 'logistic', 'softmax'\]"):
+    with pytest.raises(ValueError, match=r"one of \['exp', 'identity', 'logistic', 'softmax'\]"):
         get_output_loss("tanh")
 
 

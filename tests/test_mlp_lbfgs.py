@@ -99,7 +99,7 @@ def test_callbacks_see_each_iteration_and_can_stop(tmp_path):
     assert loaded.n_iter_ == 4
 
 
-def test_scikit_learns_model_and_speed_on_digits():
+def test_scikit_learns_model_on_digits():
     # The same initial weights (scikit-learn's draws) and the same L-BFGS: the same run.
     sklearn = pytest.importorskip("sklearn")
     from sklearn.datasets import load_digits

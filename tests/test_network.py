@@ -170,6 +170,9 @@ def test_gradients_match_pytorch_autograd(backend64, activation, out_activation,
         data = functional.binary_cross_entropy_with_logits(z, Y, reduction="sum") / n
     elif out_activation == "softmax":
         data = -(Y * functional.log_softmax(z, dim=1)).sum() / n
+    elif out_activation == "exp":  # e^z - y z, plus the constant xlogy(y, y) - y
+        constant = (torch.special.xlogy(Y, Y) - Y).sum()
+        data = (functional.poisson_nll_loss(z, Y, reduction="sum") + constant) / n
     else:
         data = 0.5 * ((z - Y) ** 2).sum() / n
     total = data + alpha / (2 * n) * sum((W**2).sum() for W, _ in tensors)

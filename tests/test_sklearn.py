@@ -280,3 +280,22 @@ def test_warm_start_needs_the_same_classes_as_scikit_learn():
                 est.fit(X[y < 2], y[y < 2])  # fewer classes
         if cls is MLPClassifier:
             est.partial_fit(X[y < 2], y[y < 2])  # partial_fit: a subset of the classes is fine
+
+
+def test_a_single_class_fits_as_scikit_learn_fits_it(tmp_path):
+    # One logistic unit trained towards 0; predict gives the one class, predict_proba two
+    # columns [1 - p, p], as scikit-learn's.
+    from xperceptron import load, save
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(12, 3)), np.full(12, 7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", sklearn.exceptions.ConvergenceWarning)
+        ours = MLPClassifier((3,), max_iter=5, random_state=0).fit(X, y)
+        theirs = SkMLPClassifier((3,), max_iter=5, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(ours.classes_, theirs.classes_)
+    np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
+    np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), rtol=1e-12)
+    assert ours.score(X, y) == theirs.score(X, y) == 1.0
+    save(ours, tmp_path / "one.npz")
+    np.testing.assert_array_equal(load(tmp_path / "one.npz").predict(X), np.full(12, 7))

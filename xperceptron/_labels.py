@@ -51,7 +51,7 @@ def decode(indices: Array, classes: np.ndarray[Any, Any], *, xp: Namespace) -> A
 
 
 def find_classes(
-    labels: np.ndarray[Any, Any], classes: Any = None
+    labels: np.ndarray[Any, Any], classes: Any = None, *, min_classes: int = 2
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     """The sorted classes (``classes`` where given, else those found in ``labels``) and each
     label's index among them, from one binary search.
@@ -78,6 +78,6 @@ def find_classes(
         raise ValueError(
             f"y holds labels {unseen.tolist()[:10]} that are not in classes {known.tolist()[:20]}."
         )
-    if known.shape[0] < 2:
+    if known.shape[0] < min_classes:
         raise ValueError(f"y has 1 class ({known.tolist()}); a classifier needs at least two.")
     return known, indices

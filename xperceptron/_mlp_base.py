@@ -110,7 +110,7 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
         power_t: float = 0.5,
         max_iter: int = 200,
         shuffle: bool = True,
-        random_state: int | np.random.Generator | None = None,
+        random_state: int | np.random.RandomState | np.random.Generator | None = None,
         tol: float = 1e-4,
         verbose: bool = False,
         warm_start: bool = False,

@@ -114,7 +114,8 @@ class MLPCheckpoints:
             members[key] = (FLOAT, shape)
 
         restore_state(meta["optimizer"], name, list(shapes.values()))  # the names it reads
-        n_labels = max(layer_sizes[-1], 2)
+        # One logistic unit: 2 classes, or 1 (every sample of one class, as scikit-learn fits).
+        n_labels = None if layer_sizes[-1] == 1 else layer_sizes[-1]
         members.update({key: (LABELS, (n_labels,)) for key in self._LABEL_MEMBERS})
         if meta.get("shuffle_order") is not None:
             n_rows = checked_count(meta["shuffle_order"], "shuffle_order", low=1)

@@ -21,7 +21,9 @@ from ._namespace import (
 from ._validation import as_float_array, check_finite, check_labels, host_values
 
 __all__ = [
+    "REGRESSION_OUTPUTS",
     "accuracy",
+    "check_poisson_targets",
     "classification_targets",
     "early_stopping_split",
     "is_indicator",
@@ -91,8 +93,9 @@ def classification_targets(
                 f"was fitted with, {fitted.tolist()}; fit a new estimator to change them."
             )
         classes = fitted
-    known, indices = find_classes(labels, classes)
-    binary = known.shape[0] == 2
+    # One class is fitted as scikit-learn fits it: one logistic unit, every target 0.
+    known, indices = find_classes(labels, classes, min_classes=1)
+    binary = known.shape[0] <= 2
     units = [1] if binary else range(known.shape[0])
     Y = encode(indices, units, dtype=X.dtype, xp=xp, device=device)
     out_activation = "logistic" if binary else "softmax"
@@ -110,6 +113,20 @@ def regression_targets(y: Any, like: Array, *, xp: Namespace, device: Device) ->
         raise ValueError(f"X has {like.shape[0]} samples but y has {Y.shape[0]}; they must match.")
     check_finite(Y, xp=xp, name="y")
     return Y
+
+
+REGRESSION_OUTPUTS = {"squared_error": "identity", "poisson": "exp"}
+"""A regressor's ``loss`` -> its output activation (``out_activation_``)."""
+
+
+def check_poisson_targets(Y: Array, *, xp: Namespace) -> None:
+    """Raise ``ValueError`` where finite targets ``Y`` hold a negative value (Poisson)."""
+    if bool(xp.any(Y < 0)):
+        smallest = float(xp.min(Y))
+        raise ValueError(
+            f"loss='poisson' requires non-negative targets y, but y has negative values "
+            f"(the smallest is {smallest!r}); use loss='squared_error' for such targets."
+        )
 
 
 def accuracy(output: Array, Y: Array, *, out_activation: str, xp: Namespace) -> Array:

@@ -295,8 +295,8 @@ def _member(archive: Archive, name: str, spec: MemberSpec, dtype: str) -> np.nda
         array = archive.read(name, kinds="iu", what="row positions (integers)", shape=shape)
         return checked_order(array, f"member {name!r}")
     array = archive.read(name, kinds="biufU", what="labels (numbers or strings)", shape=shape)
-    if array.shape[0] < 2:
-        raise ValueError(f"member {name!r} holds {array.shape[0]} label(s); a classifier has 2+.")
+    if array.shape[0] < 1:
+        raise ValueError(f"member {name!r} holds no label; a classifier has 1 or more.")
     if array.dtype.kind == "f" and not np.all(np.isfinite(array) & (array == np.round(array))):
         raise ValueError(f"member {name!r} holds labels that are not finite integers.")
     if not np.array_equal(np.unique(array), array):

@@ -1,7 +1,7 @@
 """Output activations paired with their canonical losses, computed from logits.
 
 Each pair is canonical (logistic + binary log-loss, softmax + categorical log-loss,
-identity + half squared error), which is what makes the gradient of the per-sample loss with
+identity + half squared error, exp + half Poisson deviance), which is what makes the gradient of the per-sample loss with
 respect to the output layer's logits simply ``output - y``: backprop is seeded with that delta.
 Losses are computed from the logits in a stable form (``logaddexp``, log-softmax), so
 ``|z|`` of 1e4 and beyond gives finite values and no overflow warnings.
@@ -62,6 +62,20 @@ def _half_squared_error(z: Array, Y: Array, *, xp: Namespace) -> Array:
     return 0.5 * xp.sum(residual * residual) / z.shape[0]
 
 
+def _exp(z: Array, *, xp: Namespace) -> Array:
+    return xp.exp(z)
+
+
+def _xlogx(Y: Array, *, xp: Namespace) -> Array:
+    # scipy's xlogy(y, y) for y >= 0: 0 at y == 0 (log(1) there, so no NaN in any gradient).
+    return Y * xp.log(xp.where(Y > 0, Y, 1.0))
+
+
+def _half_poisson_deviance(z: Array, Y: Array, *, xp: Namespace) -> Array:
+    # scikit-learn's poisson_loss with mean exp(z): xlogy(y, y / e^z) - y + e^z, from z.
+    return xp.sum(_xlogx(Y, xp=xp) - Y - Y * z + xp.exp(z)) / z.shape[0]
+
+
 def _output_minus_target(output: Array, Y: Array, *, xp: Namespace) -> Array:
     return output - Y
 
@@ -87,6 +101,13 @@ def _half_squared_error_and_delta(z: Array, Y: Array, *, xp: Namespace) -> tuple
     return 0.5 * xp.sum(residual * residual) / z.shape[0], residual
 
 
+def _half_poisson_deviance_and_delta(
+    z: Array, Y: Array, *, xp: Namespace
+) -> tuple[Array, Array]:
+    mean = xp.exp(z)
+    return xp.sum(_xlogx(Y, xp=xp) - Y - Y * z + mean) / z.shape[0], mean - Y
+
+
 OUTPUT_LOSSES: dict[str, OutputLoss] = {
     "logistic": OutputLoss(
         "binary_log_loss",
@@ -108,6 +129,13 @@ OUTPUT_LOSSES: dict[str, OutputLoss] = {
         _half_squared_error,
         _output_minus_target,
         _half_squared_error_and_delta,
+    ),
+    "exp": OutputLoss(
+        "poisson",
+        _exp,
+        _half_poisson_deviance,
+        _output_minus_target,
+        _half_poisson_deviance_and_delta,
     ),
 }
 """Output activation name -> its canonical loss."""

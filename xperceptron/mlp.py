@@ -14,6 +14,7 @@ import numpy as np
 from ._base import ClassifierMixin, RegressorMixin, available_if, checkpointable
 from ._labels import decode
 from ._mlp_base import BaseMLP
+from ._mlp_params import MLP_CONSTRAINTS
 from ._namespace import (
     Array,
     Device,
@@ -22,9 +23,18 @@ from ._namespace import (
     default_int_dtype,
     get_namespace,
 )
-from ._targets import accuracy, classification_targets, is_indicator, r2, regression_targets
+from ._targets import (
+    REGRESSION_OUTPUTS,
+    accuracy,
+    check_poisson_targets,
+    classification_targets,
+    is_indicator,
+    r2,
+    regression_targets,
+)
+from ._validation import OneOf
 from .activations import log_logistic, logistic
-from .losses import log_softmax
+from .losses import get_output_loss, log_softmax
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -101,7 +111,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         # As fit makes them: one logistic unit for 2 classes, one per label for a multilabel
         # indicator (classes_ its column numbers), a softmax over 3 or more classes.
         classes, out = arrays["classes_"], targets["out_activation_"]
-        if classes.shape != (max(n_outputs, 2),):
+        allowed = [(max(n_outputs, 2),), *([(1,)] if n_outputs == 1 else [])]  # 1 class too
+        if classes.shape not in allowed:
             raise ValueError(f"classes_ has shape {classes.shape} for {n_outputs} output units.")
         multilabel = classes.dtype.kind in "iu" and np.array_equal(classes, np.arange(n_outputs))
         logistic = out == "logistic" and (n_outputs == 1 or multilabel)
@@ -132,7 +143,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return self
 
     def _single_logit(self, logits: Array) -> bool:
-        return bool(logits.shape[1] == 1 and self.classes_.shape[0] == 2)
+        """One logistic unit for one or two classes (not a one-label multilabel model)."""
+        return bool(logits.shape[1] == 1 and self.classes_.shape[0] <= 2)
 
     def predict_proba(self, X: Any) -> Array:
         """Probabilities of shape ``(n_samples, n_classes)``; rows sum to 1 (not multilabel)."""
@@ -164,7 +176,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             return decode(argmax_rows(logits, xp=xp, device=device), self.classes_, xp=xp)
         positive = logits > 0.0  # sigmoid(z) > 0.5, as scikit-learn thresholds
         if self._single_logit(logits):
-            return decode(xp.astype(positive[:, 0], xp.int32), self.classes_, xp=xp)
+            # Index 1 where the unit says so; a model of one class always says its class.
+            ones = xp.astype(positive[:, 0], xp.int32) * int(self.classes_.shape[0] - 1)
+            return decode(ones, self.classes_, xp=xp)
         _, device = get_namespace(logits=logits)
         return xp.astype(positive, default_int_dtype(xp, device))
 
@@ -173,8 +187,12 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 class MLPRegressor(RegressorMixin, BaseMLP):
     """Multi-layer perceptron regressor trained by backprop, on any array API backend.
 
-    Identity output and half squared error; parameters and attributes as scikit-learn's
-    ``MLPRegressor``. ``y`` of shape ``(n_samples,)`` or ``(n_samples, n_targets)``.
+    Parameters and attributes as scikit-learn's ``MLPRegressor``. ``y`` of shape
+    ``(n_samples,)`` or ``(n_samples, n_targets)``. ``loss="squared_error"`` (the default):
+    identity output and half squared error; ``loss="poisson"``: exponential output
+    (``out_activation_ == "exp"``) and half Poisson deviance, for non-negative targets.
+    ``loss`` is keyword-only here (scikit-learn takes it as its first positional parameter);
+    ``hidden_layer_sizes`` and ``activation`` keep the first two places.
 
     Examples
     --------
@@ -189,15 +207,61 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     """
 
     _TARGET_ATTRIBUTES = ("out_activation_", "_y_1d")
+    _parameter_constraints = {
+        **MLP_CONSTRAINTS,
+        "loss": [OneOf(*REGRESSION_OUTPUTS)],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes: Any = (100,),
+        activation: str = "relu",
+        *,
+        loss: str = "squared_error",
+        solver: str = "adam",
+        alpha: float = 0.0001,
+        batch_size: int | str = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: int | np.random.RandomState | np.random.Generator | None = None,
+        tol: float = 1e-4,
+        verbose: bool = False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int = 10,
+        max_fun: int = 15000,
+        callbacks: Any = None,
+    ) -> None:
+        super().__init__(
+            hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
+            learning_rate=learning_rate, learning_rate_init=learning_rate_init,
+            power_t=power_t, max_iter=max_iter, shuffle=shuffle, random_state=random_state,
+            tol=tol, verbose=verbose, warm_start=warm_start, momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
+            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
+            callbacks=callbacks,
+        )  # fmt: skip
+        self.loss = loss
 
     def _restore_targets(
         self, targets: dict[str, Any], arrays: dict[str, np.ndarray[Any, Any]], n_outputs: int
     ) -> None:
         out, one_d = targets["out_activation_"], targets["_y_1d"]
-        if out != "identity" or type(one_d) is not bool or (one_d and n_outputs != 1):
+        expected = REGRESSION_OUTPUTS.get(self.loss)
+        if out != expected or type(one_d) is not bool or (one_d and n_outputs != 1):
             raise ValueError(
                 f"out_activation_={out!r:.50} and _y_1d={one_d!r:.50} with {n_outputs} "
-                "output(s) are not a regressor's."
+                f"output(s) are not those of a regressor with loss={self.loss!r:.50}."
             )
 
     def _targets(
@@ -212,7 +276,10 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         warm_start: bool = False,
     ) -> tuple[Array, dict[str, Any], np.ndarray[Any, Any] | None]:
         Y = regression_targets(y, X, xp=xp, device=device)
-        attributes = {"out_activation_": "identity", "_y_1d": Y.ndim == 1}
+        out_activation = REGRESSION_OUTPUTS[self.loss]
+        if out_activation == "exp":
+            check_poisson_targets(Y, xp=xp)
+        attributes = {"out_activation_": out_activation, "_y_1d": Y.ndim == 1}
         return (Y[:, None] if Y.ndim == 1 else Y), attributes, None
 
     def _validation_score(
@@ -227,9 +294,11 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         return self
 
     def predict(self, X: Any) -> Array:
-        """Predictions of shape ``(n_samples,)`` (or ``(n_samples, n_targets)``)."""
-        logits, _ = self._forward_checked(X)
-        return logits[:, 0] if self._y_1d else logits
+        """Predictions of shape ``(n_samples,)`` (or ``(n_samples, n_targets)``): positive
+        means ``exp(z)`` with ``loss="poisson"``."""
+        logits, xp = self._forward_checked(X)
+        output = get_output_loss(self.out_activation_).output(logits, xp=xp)
+        return output[:, 0] if self._y_1d else output
 
     def score(self, X: Any, y: Any) -> float:
         """The coefficient of determination R² (averaged over targets), a Python float."""

@@ -271,6 +271,8 @@ class Perceptron(ClassifierMixin, BaseEstimator):
     ) -> None:
         """Set the fitted state from :meth:`_checkpoint` 's output, checked first."""
         classes, coef_shape = arrays["classes_"], arrays["coef_"].shape
+        if classes.shape[0] < 2:
+            raise ValueError(f"classes_ holds {classes.shape[0]} label(s); a Perceptron has 2+.")
         n_units = 1 if classes.shape[0] == 2 else classes.shape[0]
         if coef_shape[0] != n_units or coef_shape[1] < 1:
             raise ValueError(f"coef_ has shape {coef_shape}; expected ({n_units}, n_features).")
