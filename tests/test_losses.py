@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import one_hot_or_values
-
 from scipy.special import xlogy
 
 from xperceptron._namespace import to_numpy

@@ -1,8 +1,9 @@
 """Output activations paired with their canonical losses, computed from logits.
 
 Each pair is canonical (logistic + binary log-loss, softmax + categorical log-loss,
-identity + half squared error, exp + half Poisson deviance), which is what makes the gradient of the per-sample loss with
-respect to the output layer's logits simply ``output - y``: backprop is seeded with that delta.
+identity + half squared error, exp + half Poisson deviance), which is what makes the gradient
+of the per-sample loss with respect to the output layer's logits simply ``output - y``:
+backprop is seeded with that delta.
 Losses are computed from the logits in a stable form (``logaddexp``, log-softmax), so
 ``|z|`` of 1e4 and beyond gives finite values and no overflow warnings.
 """
@@ -101,9 +102,7 @@ def _half_squared_error_and_delta(z: Array, Y: Array, *, xp: Namespace) -> tuple
     return 0.5 * xp.sum(residual * residual) / z.shape[0], residual
 
 
-def _half_poisson_deviance_and_delta(
-    z: Array, Y: Array, *, xp: Namespace
-) -> tuple[Array, Array]:
+def _half_poisson_deviance_and_delta(z: Array, Y: Array, *, xp: Namespace) -> tuple[Array, Array]:
     mean = xp.exp(z)
     return xp.sum(_xlogx(Y, xp=xp) - Y - Y * z + mean) / z.shape[0], mean - Y
 

@@ -7,7 +7,7 @@ here adds its targets, its validation score and its predictions.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -207,7 +207,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     """
 
     _TARGET_ATTRIBUTES = ("out_activation_", "_y_1d")
-    _parameter_constraints = {
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         **MLP_CONSTRAINTS,
         "loss": [OneOf(*REGRESSION_OUTPUTS)],
     }
