@@ -46,7 +46,7 @@ def _rosenbrock(xp, device, dtype, n=6):
         head, tail = x[:-1], x[1:]
         t = tail - head * head
         f = xp.sum(100.0 * t * t + (1.0 - head) ** 2)
-        zero = xp.zeros(1, dtype=x.dtype, device=x.device)
+        zero = xp.zeros(1, dtype=x.dtype, device=array_api_compat.device(x))
         g_head = -400.0 * t * head - 2.0 * (1.0 - head)
         return f, xp.concat([g_head, zero]) + xp.concat([zero, 200.0 * t])
 
