@@ -56,6 +56,7 @@ HEADER_CHARS = 1 << 24
 HEADER_DEPTH = 64
 """The deepest a checkpoint's JSON header nests (a model's own fields nest 6 deep)."""
 _NOT_SAVED = {"callbacks": None}
+_ADDED_LATER = ("max_fun", "loss")  # parameters newer than the format (see _params)
 _HEADER_FIELDS = (
     "format", "format_version", "class", "dtype", "params", "fitted", "metadata", "feature_names",
 )  # fmt: skip
@@ -305,7 +306,10 @@ def _member(archive: Archive, name: str, spec: MemberSpec, dtype: str) -> np.nda
 
 
 def _params(cls: type[Any], saved: Any) -> dict[str, Any]:
-    """The constructor's parameters: every one, and nothing else."""
+    """The constructor's parameters: every one, nothing else. Those added since this format
+    was first written take their defaults, which files without them were trained with."""
+    if isinstance(saved, dict):
+        saved = {k: v for k, v in cls().get_params().items() if k in _ADDED_LATER} | saved
     checked_fields(saved, tuple(cls._get_param_names()), f"{cls.__name__}'s parameters")
     for name, value in _NOT_SAVED.items():
         if saved.get(name, value) != value:
