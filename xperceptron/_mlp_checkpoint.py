@@ -137,8 +137,8 @@ class MLPCheckpoints:
         rng = HostRandom(restore_generator(meta["rng"]), arrays.get("shuffle_order"))
         targets = dict(checked_fields(meta["targets"], self._TARGET_ATTRIBUTES, "targets"))
         self._restore_targets(targets, arrays, layer_sizes[-1])
-        saved = meta.get("n_iter_")
-        n_iter = progress.n_iter if saved is None else checked_count(saved, "n_iter_")
+        # Files saved before n_iter_ was recorded were saved by a single call.
+        n_iter = checked_count(meta["n_iter_"], "n_iter_") if "n_iter_" in meta else progress.n_iter
         if n_iter > progress.n_iter:
             raise ValueError(f"n_iter_={n_iter} exceeds the {progress.n_iter} epochs trained.")
         first_epoch = progress.n_iter - n_iter
