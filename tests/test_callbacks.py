@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import warnings
 
 import array_api_strict
@@ -13,8 +14,10 @@ import pytest
 from xperceptron import ConvergenceWarning, MLPClassifier, MLPRegressor, load
 from xperceptron._namespace import to_numpy
 from xperceptron.callbacks import (
+    CallbackList,
     CSVLogger,
     EarlyStopping,
+    Epoch,
     History,
     ModelCheckpoint,
     ProgressBar,
@@ -245,3 +248,63 @@ def test_epoch_records_give_the_rate_the_epoch_trained_with():
     _quiet_fit(est, X, y)
     assert history["learning_rate"] == [0.1] * 4  # reduced after epoch 4, for epoch 5
     assert est._progress.learning_rate == 0.1 / 5
+
+
+# --------------------------------------------------------------------------- issue 13
+def test_callbacks_show_their_parameters():
+    assert repr(EarlyStopping(patience=5)) == "EarlyStopping(patience=5)"
+    assert repr(EarlyStopping("validation_score", min_delta=0.0)) == (
+        "EarlyStopping(monitor='validation_score', min_delta=0.0)"
+    )
+    assert repr(ModelCheckpoint("m-{epoch}.npz", every=10)) == (
+        "ModelCheckpoint(path='m-{epoch}.npz', every=10)"
+    )
+    assert repr(CSVLogger("log.csv")) == "CSVLogger(path='log.csv')"
+    assert repr(History()) == "History()"
+    assert repr(StopOnNonFinite()) == "StopOnNonFinite()"
+    assert repr(ProgressBar()) == "ProgressBar()"
+    # In an estimator's repr too (scikit-learn prints the parameters it was given).
+    assert "EarlyStopping(patience=5)" in repr(MLPClassifier(callbacks=[EarlyStopping(patience=5)]))
+
+
+def _own_line(text, message):
+    """Whether ``message`` starts a line of its own (after a newline or a carriage return
+    that tqdm wrote to clear its bar), rather than following the bar's text."""
+    return re.search(rf"(^|[\r\n]){re.escape(message)}\n", text) is not None
+
+
+def test_loop_messages_go_through_the_bar():
+    pytest.importorskip("tqdm")
+    terminal = _Terminal()
+    bar = ProgressBar(terminal)
+    hooks = CallbackList([bar])
+    hooks.train_begin(None)
+    epoch = Epoch(1, 0.5, None, 0.001, 0.01, 3)
+    hooks.epoch_end(None, epoch)
+    hooks.log("Training loss did not improve. Stopping.")
+    hooks.train_end(None)
+    assert _own_line(terminal.getvalue(), "Training loss did not improve. Stopping.")
+
+
+def test_loop_messages_without_a_bar_are_lines(capsys):
+    CallbackList([History()]).log("Setting learning rate to 0.000200")
+    assert capsys.readouterr().out == "Setting learning rate to 0.000200\n"
+    stream = io.StringIO()
+    bar = ProgressBar(stream)  # not a terminal: lines on its stream
+    bar.on_train_begin(None)
+    bar.on_epoch_end(None, Epoch(1, 0.5, None, 0.001, 0.01, 3))
+    CallbackList([bar]).log("Stopping.")
+    assert stream.getvalue().splitlines() == ["Iteration 1, loss = 0.50000000", "Stopping."]
+
+
+def test_verbose_early_stopping_message_is_not_written_into_the_bar(monkeypatch):
+    pytest.importorskip("tqdm")
+    terminal = _Terminal()  # standard output and standard error on one terminal
+    monkeypatch.setattr("sys.stdout", terminal)
+    monkeypatch.setattr("sys.stderr", terminal)
+    X, y = _data()
+    est = MLPClassifier((5,), random_state=0, verbose=True, tol=1e9, n_iter_no_change=2)
+    est.fit(X, y)
+    assert est.n_iter_ == 4  # epoch 1 improves on nothing; 3 more do not
+    message = "Training loss did not improve more than tol=1000000000.0 for 2 consecutive "
+    assert _own_line(terminal.getvalue(), message + "epochs. Stopping.")

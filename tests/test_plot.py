@@ -108,3 +108,65 @@ def test_decision_boundary_refuses_what_it_cannot_draw(backend):
         multilabel.fit(backend.asarray(X), backend.asarray(np.stack([y, 1 - y], axis=1)))
     with pytest.raises(ValueError, match="this classifier is multilabel"):
         decision_boundary(multilabel, backend.asarray(X), backend.asarray(y))
+
+
+# --------------------------------------------------------------------------- issue 13
+def _points_on_screen(ax):
+    """Every vertex of every line of ``ax`` and of its twins, in display coordinates."""
+    axes = [a for a in ax.figure.axes if a is ax or a.bbox.bounds == ax.bbox.bounds]
+    return np.concatenate([a.transData.transform(line.get_xydata()) for a in axes
+                           for line in a.lines])  # fmt: skip
+
+
+def _fitted_curves():
+    X, y = logic_gate("xor")
+    mlp = MLPClassifier(
+        (8,), "tanh", learning_rate_init=0.05, max_iter=30, random_state=0,
+        early_stopping=True, validation_fraction=0.5, n_iter_no_change=100,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        mlp.fit(np.tile(X, (10, 1)), np.tile(y, 10))
+        logistic = Perceptron(rule="logistic", max_iter=7).fit(X, y)
+    X_and, y_and = logic_gate("and")
+    tutorial = Perceptron().fit(X_and, y_and, coef_init=[[0.4, 0.2]], intercept_init=[1.0])
+    return {"mlp": mlp, "logistic": logistic, "tutorial": tutorial}
+
+
+@pytest.mark.parametrize("name", ["mlp", "logistic", "tutorial"])
+def test_loss_curve_legend_covers_no_curve_and_epochs_are_integers(name):
+    est = _fitted_curves()[name]
+    ax = loss_curve(est)
+    ax.figure.canvas.draw()
+    box = ax.get_legend().get_window_extent()
+    points = _points_on_screen(ax)
+    assert len(points) >= len(est.loss_curve_ or est.errors_)
+    assert not box.count_contains(points), "the legend hides part of a curve"
+    low, high = ax.get_xlim()
+    ticks = [t for t in ax.get_xticks() if low <= t <= high]
+    assert ticks
+    assert all(float(t).is_integer() for t in ticks), ticks
+
+
+def test_loss_curve_titles_say_what_is_drawn():
+    curves = _fitted_curves()
+    assert loss_curve(curves["mlp"]).get_title() == (
+        "MLPClassifier: training loss and validation score per epoch"
+    )
+    assert loss_curve(curves["logistic"]).get_title() == (
+        "Perceptron: training loss and misclassified samples per iteration"
+    )
+    ax = loss_curve(curves["tutorial"])
+    assert ax.get_title() == "Perceptron: misclassified samples per iteration"
+    assert ax.get_xlabel() == "iteration"
+
+
+def test_decision_boundary_legend_is_beside_the_regions():
+    X, y = logic_gate("and")
+    est = Perceptron().fit(X, y, coef_init=[[0.4, 0.2]], intercept_init=[1.0])
+    ax = decision_boundary(est, X, y, resolution=20)
+    ax.figure.canvas.draw()
+    legend, plane = ax.get_legend().get_window_extent(), ax.get_window_extent()
+    assert legend.x0 >= plane.x1  # right of the axes, not over the regions
+    assert legend.x1 <= ax.figure.bbox.x1  # and still inside the figure
+    assert ax.get_title() == "Perceptron: predicted class and samples"

@@ -8,6 +8,7 @@ from . import datasets, exceptions
 from .exceptions import ConvergenceWarning, DataConversionWarning, DivergenceError, NotFittedError
 from .io import load, save
 from .mlp import MLPClassifier, MLPRegressor
+from .onnx import export_onnx
 from .perceptron import Perceptron
 
 __version__ = "0.1.0"
@@ -23,6 +24,7 @@ __all__ = [
     "__version__",
     "datasets",
     "exceptions",
+    "export_onnx",
     "load",
     "save",
 ]

@@ -13,11 +13,12 @@ import numpy as np
 
 from ._checkpoint_schema import MemberSpec
 from ._frames import check_feature_names, feature_names, frame_values, is_frame
-from ._namespace import Array, Device, Namespace, get_namespace, is_array, to_numpy
+from ._namespace import Array, Device, Namespace, get_namespace, is_array, is_sparse, to_numpy
 from ._validation import (
     check_features,
     check_labels,
     check_same_namespace,
+    check_sample_weight,
     check_X,
     host_values,
     validate_params,
@@ -126,6 +127,7 @@ class BaseEstimator:
     """
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {}
+    _accepts_sparse: ClassVar[bool] = False  # SciPy/cupyx sparse X in fit and predict
 
     @classmethod
     def _get_param_names(cls) -> list[str]:
@@ -195,9 +197,11 @@ class BaseEstimator:
         reference = getattr(self, fitted)
         reference = reference[0] if isinstance(reference, list) else reference
         # Lists (and other non-arrays) follow the model's arrays: its namespace and device.
-        xp, device = get_namespace(X=X) if is_array(X) else get_namespace(fitted=reference)
+        given = is_array(X) or is_sparse(X)
+        xp, device = get_namespace(X=X) if given else get_namespace(fitted=reference)
         check_same_namespace(reference, xp=xp, device=device)
-        X = check_X(X, xp=xp, device=device, dtype=reference.dtype)
+        X = check_X(X, xp=xp, device=device, dtype=reference.dtype,
+                    accept_sparse=self._accepts_sparse)  # fmt: skip
         check_features(X, self)
         return X, xp, device
 
@@ -222,13 +226,23 @@ class ClassifierMixin:
             estimator_type="classifier",
             target_tags=TargetTags(required=True),
             classifier_tags=ClassifierTags(),
-            input_tags=InputTags(),
+            input_tags=InputTags(sparse=getattr(self, "_accepts_sparse", False)),
         )
 
-    def score(self, X: Any, y: Any) -> float:
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """Mean accuracy of ``predict(X)`` against ``y`` (subset accuracy for a multilabel
-        indicator ``y``), a Python float."""
+        indicator ``y``), weighted by ``sample_weight`` where given, a Python float."""
         predicted = to_numpy(self.predict(X))  # type: ignore[attr-defined]
+        right = self._right(predicted, y)
+        xp, _ = get_namespace(right=right)
+        weights = check_sample_weight(
+            sample_weight, right.shape[0], xp=xp, device="cpu", dtype=xp.float64
+        )
+        return float(np.average(right, weights=None if weights is None else to_numpy(weights)))
+
+    @staticmethod
+    def _right(predicted: np.ndarray[Any, Any], y: Any) -> np.ndarray[Any, Any]:
+        """Whether each row of ``predicted`` is ``y``'s (all its labels, for multilabel)."""
         if predicted.ndim == 2:
             # pandas: nullable NA becomes NaN (refused below), not pd.NA
             truth = frame_values(y, "y") if is_frame(y) else host_values(y, "y")
@@ -243,9 +257,10 @@ class ClassifierMixin:
                 )
             if truth.dtype.kind in "biuf" and not np.all((truth == 0) | (truth == 1)):
                 raise ValueError("y must be a 0/1 multilabel indicator, without missing values.")
-            return float(np.mean(np.all(predicted == truth, axis=1)))
+            right: np.ndarray[Any, Any] = np.all(predicted == truth, axis=1)
+            return right
         labels = check_labels(y, predicted.shape[0])
-        return float(np.mean(predicted == labels))
+        return np.asarray(predicted == labels)
 
 
 class RegressorMixin:
@@ -260,5 +275,5 @@ class RegressorMixin:
             estimator_type="regressor",
             target_tags=TargetTags(required=True, multi_output=True),
             regressor_tags=RegressorTags(),
-            input_tags=InputTags(),
+            input_tags=InputTags(sparse=getattr(self, "_accepts_sparse", False)),
         )

@@ -23,8 +23,11 @@ __all__ = [
     "checked_fields",
     "checked_figures",
     "checked_order",
+    "decode_value",
+    "encode_value",
     "generator_state",
     "restore_generator",
+    "unique_keys",
 ]
 
 FLOAT = "float"
@@ -185,3 +188,42 @@ def _restore_random_state(state: dict[str, Any]) -> np.random.RandomState:
     if generator_state(generator) != state:
         raise ValueError("random state is not a state of MT19937.")
     return generator
+
+
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise ValueError("an object repeats a key.")
+    return result
+
+
+def encode_value(value: Any) -> Any:
+    """Hyperparameters as JSON, keeping tuples tuples and a generator its state."""
+    if isinstance(value, tuple):
+        return {"__tuple__": [encode_value(v) for v in value]}
+    if isinstance(value, list):
+        return [encode_value(v) for v in value]
+    if isinstance(value, dict):
+        return {key: encode_value(v) for key, v in value.items()}
+    if isinstance(value, np.random.Generator | np.random.RandomState):
+        return {"__generator__": generator_state(value)}
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def decode_value(value: Any) -> Any:
+    """What :func:`encode_value` wrote (its nesting bounded by the caller first)."""
+    if isinstance(value, list):
+        return [decode_value(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "__tuple__" in value:
+        if set(value) != {"__tuple__"} or not isinstance(value["__tuple__"], list):
+            raise ValueError(f"a tuple parameter is malformed: {value!r:.100}.")
+        return tuple(decode_value(v) for v in value["__tuple__"])
+    if "__generator__" in value:
+        if set(value) != {"__generator__"}:
+            raise ValueError(f"a generator parameter is malformed: {value!r:.100}.")
+        return restore_generator(value["__generator__"])
+    return {key: decode_value(v) for key, v in value.items()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +24,25 @@ SKLEARN_DATASETS = {
 
 
 class CLIError(Exception):
-    """A problem to report in one line, without a traceback."""
+    """A problem met while running, reported in one line without a traceback (exit status 1)."""
+
+    status = 1
+
+
+class UsageError(CLIError):
+    """A request the command line cannot honour, refused before any work (exit status 2)."""
+
+    status = 2
+
+
+INSTALL_HINTS = {
+    "strict": "pip install array-api-strict",
+    "torch": "pip install 'xperceptron[torch]'",
+    "jax": "pip install 'xperceptron[jax]'",
+    "cupy": "pip install 'xperceptron[cupy]'",
+}
+DELIMITERS = ",;\t|"
+"""The delimiters a CSV file is read with: the first that splits every row alike."""
 
 
 @dataclass
@@ -54,8 +73,13 @@ def load_data(source: str, target: str | None) -> tuple[Table, str | None]:
         return Table(bunch.data, bunch.target, columns, "target"), SKLEARN_DATASETS[key]
     if os.path.exists(source):
         return read_csv(source, target), None
+    if os.sep in source or "/" in source or os.path.splitext(source)[1]:
+        raise CLIError(f"file not found: {source}")
     known = ", ".join([*GATES, *SKLEARN_DATASETS])
-    raise CLIError(f"unknown data {source!r}: give one of {known}, or a CSV file")
+    raise UsageError(
+        f"unknown data {source!r}: give one of {known}, or the path of a CSV file "
+        f"(there is no file {source!r} here)"
+    )
 
 
 def read_csv(path: str, target: str | None, *, features: list[str] | None = None) -> Table:
@@ -67,9 +91,14 @@ def read_csv(path: str, target: str | None, *, features: list[str] | None = None
     """
     try:
         with open(path, newline="") as file:
-            rows = [row for row in csv.reader(file) if row and any(cell.strip() for cell in row)]
+            text = file.read()
+    except FileNotFoundError:
+        raise CLIError(f"file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise CLIError(f"cannot read {path}: {exc}") from exc
+    delimiter = _delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows = [row for row in reader if row and any(cell.strip() for cell in row)]
     if not rows:
         raise CLIError(f"{path} is empty")
     header = None if all(_is_number(c) for c in rows[0]) else [c.strip() for c in rows[0]]
@@ -88,13 +117,26 @@ def read_csv(path: str, target: str | None, *, features: list[str] | None = None
             return Table(_numeric(cells[:, picked], features, path), np.empty(0), features, "")
         return Table(_numeric(cells, names, path), np.empty(0), names, "")
     if width < 2:
-        raise CLIError(f"{path} needs at least one feature column and a target column")
+        raise CLIError(
+            f"{path} has one column: it needs feature columns and a target column, separated "
+            "by commas, semicolons, tabs or '|'"
+        )
     index = _column(target, names, path) if target is not None else width - 1
     feature_columns = [i for i in range(width) if i != index]
     X = _numeric(cells[:, feature_columns], [names[i] for i in feature_columns], path)
     labels = np.char.strip(cells[:, index])
     y = labels.astype(np.float64) if all(_is_number(v) for v in labels) else labels
     return Table(X, y, [names[i] for i in feature_columns], names[index])
+
+
+def _delimiter(text: str) -> str:
+    """The delimiter of a CSV text: ``,`` unless another of :data:`DELIMITERS` splits its
+    first rows alike (a file of one column is read with ``,``)."""
+    sample = "\n".join(text.splitlines()[:50])
+    try:
+        return str(csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter)
+    except csv.Error:
+        return ","
 
 
 def _is_number(text: str) -> bool:
@@ -153,9 +195,10 @@ def backend(name: str, dtype: str) -> tuple[Any, Any]:
             if not cupy.cuda.is_available():
                 raise CLIError("backend 'cupy' is not usable here: no CUDA GPU is available")
             return cupy, None
-    except ImportError as exc:
-        raise CLIError(f"backend {name!r} is not installed ({exc})") from exc
-    raise CLIError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    except ImportError:
+        hint = INSTALL_HINTS.get(name, f"pip install {name}")
+        raise CLIError(f"backend {name!r} is not installed here: {hint}") from None
+    raise UsageError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
 
 
 def to_backend(values: np.ndarray[Any, Any], module: Any, device: Any, dtype: str | None) -> Any:

@@ -29,6 +29,7 @@ def train_lbfgs(
     X: Array,
     Y: Array,
     *,
+    weights: Array | None = None,
     network: Network,
     max_iter: int,
     max_fun: int,
@@ -36,8 +37,9 @@ def train_lbfgs(
     xp: Namespace,
     on_epoch: EpochHook | None = None,
 ) -> tuple[Outcome, str | None]:
-    """L-BFGS from ``state`` on ``(X, Y)``: how it ended, and where it stopped short of
-    convergence (a limit, a failed line search) the warning scikit-learn gives."""
+    """L-BFGS from ``state`` on ``(X, Y)`` (the loss weighted by the samples' ``weights``
+    where given): how it ended, and where it stopped short of convergence (a limit, a failed
+    line search) the warning scikit-learn gives."""
     shapes = [tuple(p.shape) for p in state.params]
     order = [*range(0, len(shapes), 2), *range(1, len(shapes), 2)]  # W's, then b's
     progress, n_samples = state.progress.copy(), int(X.shape[0])
@@ -51,13 +53,13 @@ def train_lbfgs(
             start += size
         return parts
 
-    in_place = is_writeable(X)  # into the products backprop makes itself, never into x
+    in_place = is_writeable(state.params[0])  # into backprop's own products, never into x
 
     def fun_and_grad(x: Array) -> tuple[Array, Array]:
         loss, grads = value_and_grad(
             pairs_of(unpack(x)), X, Y, activation=network.activation,
-            out_activation=network.out_activation, alpha=network.alpha, xp=xp,
-            in_place=in_place,
+            out_activation=network.out_activation, alpha=network.alpha, sample_weight=weights,
+            xp=xp, in_place=in_place,
         )  # fmt: skip
         flat = [g for pair in grads for g in pair]
         return loss, xp.concat([xp.reshape(flat[i], (-1,)) for i in order])

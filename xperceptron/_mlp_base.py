@@ -16,19 +16,18 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ._base import BaseEstimator
-from ._frames import check_feature_names, feature_names
 from ._full_batch import train_lbfgs
 from ._mlp_checkpoint import MLPCheckpoints
 from ._mlp_params import MLP_CONSTRAINTS, batch_size, make_optimizer, stop_rule
+from ._mlp_run import Run, RunChecks
 from ._namespace import (
     Array,
     Device,
     Namespace,
-    get_namespace,
     index_array,
-    is_array,
     is_writeable,
 )
+from ._sparse import take_rows
 from ._stopping import Progress
 from ._targets import early_stopping_split
 from ._training import (
@@ -42,9 +41,6 @@ from ._training import (
     train,
 )
 from ._validation import (
-    check_features,
-    check_same_namespace,
-    check_X,
     is_int,
 )
 from .callbacks import CallbackList, Epoch, ProgressBar
@@ -65,23 +61,7 @@ def _shared_step(network: Network, solver: tuple[Any, ...], in_place: bool, xp: 
     return make_step(network, make_optimizer(*solver), in_place=in_place, xp=xp)
 
 
-@dataclasses.dataclass
-class _Run:
-    """A checked request to train: nothing on the estimator has changed yet."""
-
-    xp: Namespace
-    device: Device
-    X: Array
-    Y: Array
-    layer_sizes: list[int]
-    targets: dict[str, Any]  # the target attributes to publish (out_activation_, classes_...)
-    strata: np.ndarray[Any, Any] | None  # host labels to stratify the validation split on
-    reuse: bool  # continue from the fitted state
-    incremental: bool  # partial_fit: one epoch, the optimizer state kept
-    first_epoch: int = 0  # epochs run before this call (n_iter_ counts this call's only)
-
-
-class BaseMLP(MLPCheckpoints, BaseEstimator):
+class BaseMLP(RunChecks, MLPCheckpoints, BaseEstimator):
     """What :class:`MLPClassifier` and :class:`MLPRegressor` share."""
 
     # Fitted attributes (set by fit): arrays in X's namespace, on X's device.
@@ -96,6 +76,7 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
     _optimizer_state: Any
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = MLP_CONSTRAINTS
+    _accepts_sparse = True
 
     def __init__(
         self,
@@ -172,27 +153,57 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
         raise NotImplementedError
 
     def _validation_score(
-        self, output: Array, Y: Array, *, out_activation: str, xp: Namespace
+        self,
+        output: Array,
+        Y: Array,
+        *,
+        out_activation: str,
+        xp: Namespace,
+        weights: Array | None = None,
     ) -> Array:
         raise NotImplementedError
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X: Any, y: Any) -> BaseMLP:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> BaseMLP:
         """Train on ``X`` of shape ``(n_samples, n_features)`` and targets ``y``.
 
-        With ``warm_start=True`` a fitted estimator continues from its current weights.
-        """
-        return self._fit(X, y, incremental=False)
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            Any array API array (NumPy, CuPy, PyTorch, JAX, array-api-strict), a pandas
+            DataFrame, or nested lists. The fitted attributes follow its namespace, device
+            and floating dtype (integers and booleans become the default floating dtype).
+        y : array of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels of any dtype (a 0/1 indicator matrix for multilabel problems) for
+            the classifier, targets for the regressor; in X's namespace and on its device,
+            or on the host (NumPy, lists, pandas).
+        sample_weight : array-like of shape (n_samples,) or float, default=None
+            Per-sample weights, as scikit-learn 1.9 uses them: each batch's loss is the
+            weighted mean of the samples' losses, its L2 term is over the batch's total
+            weight, and under early stopping the validation score is weighted too. A number
+            weighs every sample alike; weights are non-negative. None weighs all equally.
 
-    def _fit(self, X: Any, y: Any, *, incremental: bool, classes: Any = None) -> BaseMLP:
-        run = self._prepare(X, y, incremental=incremental, classes=classes)
+        Returns
+        -------
+        self
+            The fitted estimator. With ``warm_start=True`` a fitted estimator continues
+            from its current weights.
+        """
+        return self._fit(X, y, incremental=False, sample_weight=sample_weight)
+
+    def _fit(
+        self, X: Any, y: Any, *, incremental: bool, classes: Any = None, sample_weight: Any = None
+    ) -> BaseMLP:
+        run = self._prepare(
+            X, y, incremental=incremental, classes=classes, sample_weight=sample_weight
+        )
         # All checks passed. Training works on copies: the estimator changes at the end, and
         # at each epoch's end only when callbacks are there to see it.
         with self._restored_on_failure():
             self._train(run)
         return self
 
-    def _train(self, run: _Run) -> None:
+    def _train(self, run: Run) -> None:
         """Train as ``run`` describes, and publish the result."""
         incremental = run.incremental
         state = self._start(run)
@@ -202,19 +213,20 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
             hooks.train_begin(self)
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 outcome, unconverged = train_lbfgs(
-                    state, run.X, run.Y, network=self._network(run), max_iter=self.max_iter,
+                    state, run.X, run.Y, weights=run.weights, network=self._network(run),
+                    max_iter=self.max_iter,
                     max_fun=self.max_fun, tol=float(self.tol), xp=run.xp,
                     on_epoch=self._epoch_hook(hooks, run, self.max_iter) if hooks else None,
                 )  # fmt: skip
             self._finish(outcome, run, hooks, unconverged)
             return
-        X_train, Y_train, validate = self._hold_out(run, state.rng)
+        X_train, Y_train, weights, validate = self._hold_out(run, state.rng)
         hooks.train_begin(self)
         xp, in_place = run.xp, is_writeable(state.params[0])
         n_epochs = 1 if incremental else self.max_iter
         batches = InMemoryBatches(
             X_train, Y_train, batch_size(self, X_train.shape[0]), shuffle=self.shuffle, xp=xp,
-            device=run.device,
+            device=run.device, weights=weights,
         )  # fmt: skip
         # NumPy would warn on overflow once weights blow up; divergence is reported below.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -222,55 +234,10 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
                 state, step=self._step(run, in_place), batches=batches, rule=stop_rule(self),
                 n_epochs=n_epochs, in_place=in_place, xp=xp, validate=validate,
                 on_epoch=self._epoch_hook(hooks, run, n_epochs) if hooks else None,
-                log=print if self.verbose else None,
+                log=hooks.log if self.verbose else None,
             )  # fmt: skip
         unconverged = None if outcome.stopped or incremental else _MAX_ITER.format(self.max_iter)
         self._finish(outcome, run, hooks, unconverged)
-
-    def _prepare(self, X: Any, y: Any, *, incremental: bool, classes: Any) -> _Run:
-        """Every check of a fit, before anything changes."""
-        self._validate_params()
-        if incremental and self.early_stopping:
-            raise ValueError("partial_fit does not support early_stopping=True.")
-        hidden = self._hidden_sizes()
-        reuse = hasattr(self, "coefs_") and (incremental or self.warm_start)
-        # Lists follow the arrays they come with: X's or y's, else the fitted model's.
-        fitted = self.coefs_[0] if reuse and not (is_array(X) or is_array(y)) else None
-        xp, device = get_namespace(X=X, y=y, fitted=fitted)
-        names = feature_names(X)  # a DataFrame's column names, read before X is an array
-        if reuse:  # first, as scikit-learn: other columns of a DataFrame may be all NaN
-            check_feature_names(self, names)
-            check_same_namespace(self.coefs_[0], xp=xp, device=device)
-        # Continuing a model: X goes straight to its dtype (a list is never rounded through
-        # the device's default float first).
-        X = check_X(X, xp=xp, device=device, dtype=self.coefs_[0].dtype if reuse else None)
-        if reuse:
-            check_features(X, self)
-        Y, targets, strata = self._targets(
-            y, X, xp=xp, device=device, reuse=reuse, classes=classes,
-            warm_start=reuse and not incremental,
-        )  # fmt: skip
-        if not reuse:  # a new fit sets the names, or removes them (None), as scikit-learn
-            targets["feature_names_in_"] = names
-        layer_sizes = [X.shape[1], *hidden, Y.shape[1]]
-        if reuse and targets["out_activation_"] != self.out_activation_:
-            raise ValueError(
-                f"y needs {targets['out_activation_']} outputs but the network was fitted "
-                f"with {self.out_activation_} outputs; fit a new estimator (warm_start=False)."
-            )
-        fitted_sizes = [W.shape[1] for W in self.coefs_] if reuse else layer_sizes[1:]
-        if fitted_sizes[:-1] != layer_sizes[1:-1]:
-            raise ValueError(
-                f"hidden_layer_sizes={hidden} differs from the fitted network's "
-                f"{tuple(fitted_sizes[:-1])}; set warm_start=False to refit."
-            )
-        if fitted_sizes[-1] != layer_sizes[-1]:
-            raise ValueError(
-                f"y needs {layer_sizes[-1]} output unit(s) but the model was fitted with "
-                f"{fitted_sizes[-1]}: y must keep the form it had in the first fit (as many "
-                "targets, or multilabel columns); set warm_start=False to refit."
-            )
-        return _Run(xp, device, X, Y, layer_sizes, targets, strata, reuse, incremental)
 
     def _solver(self) -> tuple[Any, ...]:
         """The hyperparameters that make the optimizer, hashable (they key the step cache)."""
@@ -280,7 +247,7 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
     def _optimizer(self) -> Any:
         return make_optimizer(*self._solver())
 
-    def _start(self, run: _Run) -> TrainingState:
+    def _start(self, run: Run) -> TrainingState:
         """The state training starts from: the fitted one (its own copy of the generator it
         was left with), or new weights drawn from ``random_state`` as scikit-learn draws."""
         optimizer = self._optimizer()
@@ -303,11 +270,12 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
             progress.learning_rate = float(self.learning_rate_init)
         return TrainingState(params, state, progress, rng)
 
-    def _hold_out(self, run: _Run, rng: HostRandom) -> tuple[Array, Array, Any]:
-        """The training arrays (in the split's order), and with ``early_stopping`` a scorer
-        of the held-out split: scikit-learn's, drawn right after the initial weights."""
+    def _hold_out(self, run: Run, rng: HostRandom) -> tuple[Array, Array, Array | None, Any]:
+        """The training arrays and weights (in the split's order), and with
+        ``early_stopping`` a scorer of the held-out split (weighted where the samples are):
+        scikit-learn's split, drawn right after the initial weights."""
         if not self.early_stopping:
-            return run.X, run.Y, None
+            return run.X, run.Y, run.weights, None
         xp, device = run.xp, run.device
         labels = run.strata if run.layer_sizes[-1] == 1 else None  # binary only, as scikit-learn
         split = early_stopping_split(
@@ -315,7 +283,10 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
             rng.generator,
         )  # fmt: skip
         train_rows, valid_rows = (index_array(rows, xp, device) for rows in split)
-        X_val, Y_val = xp.take(run.X, valid_rows, axis=0), xp.take(run.Y, valid_rows, axis=0)
+        X_val, Y_val = take_rows(run.X, valid_rows, xp=xp), xp.take(run.Y, valid_rows, axis=0)
+        weights = run.weights
+        w_val = None if weights is None else xp.take(weights, valid_rows, axis=0)
+        w_train = None if weights is None else xp.take(weights, train_rows, axis=0)
         out_activation = run.targets["out_activation_"]
 
         def validate(params: list[Array]) -> float:
@@ -327,20 +298,20 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
                 xp=xp,
             )
             return float(self._validation_score(output, Y_val, out_activation=out_activation,
-                                                xp=xp))  # fmt: skip
+                                                xp=xp, weights=w_val))  # fmt: skip
 
-        X_train, Y_train = xp.take(run.X, train_rows, axis=0), xp.take(run.Y, train_rows, axis=0)
-        return X_train, Y_train, validate
+        X_train, Y_train = take_rows(run.X, train_rows, xp=xp), xp.take(run.Y, train_rows, axis=0)
+        return X_train, Y_train, w_train, validate
 
-    def _step(self, run: _Run, in_place: bool) -> Any:
+    def _step(self, run: Run, in_place: bool) -> Any:
         """The training step: one per configuration, shared by every estimator (on JAX a
         compiled step, so clones and ``partial_fit`` calls compile once per batch shape)."""
         return _shared_step(self._network(run), self._solver(), in_place, run.xp)
 
-    def _network(self, run: _Run) -> Network:
+    def _network(self, run: Run) -> Network:
         return Network(self.activation, run.targets["out_activation_"], float(self.alpha))
 
-    def _epoch_hook(self, hooks: CallbackList, run: _Run, n_epochs: int) -> Any:
+    def _epoch_hook(self, hooks: CallbackList, run: Run, n_epochs: int) -> Any:
         """Shows the estimator as of each epoch to the callbacks; whether one asks to stop."""
 
         def on_epoch(state: TrainingState, seconds: float, rate: float) -> bool:
@@ -359,7 +330,7 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
         return on_epoch
 
     def _finish(
-        self, outcome: Outcome, run: _Run, hooks: CallbackList, unconverged: str | None
+        self, outcome: Outcome, run: Run, hooks: CallbackList, unconverged: str | None
     ) -> None:
         """Publish the run's result, tell the callbacks, and report how it ended
         (``unconverged``: the warning for a run that stopped short of convergence)."""
@@ -432,5 +403,6 @@ class BaseMLP(MLPCheckpoints, BaseEstimator):
         """Logits of the output layer for a validated ``X``."""
         X, xp, _ = self._check_predict_input(X, "coefs_")
         pairs = list(zip(self.coefs_, self.intercepts_, strict=True))
-        logits, _ = forward(pairs, X, activation=self.activation, xp=xp, in_place=is_writeable(X))
+        in_place = is_writeable(self.coefs_[0])  # into the fresh products (not with JAX)
+        logits, _ = forward(pairs, X, activation=self.activation, xp=xp, in_place=in_place)
         return logits, xp

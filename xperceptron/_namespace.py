@@ -35,6 +35,7 @@ __all__ = [
     "host_dtype",
     "index_array",
     "is_array",
+    "is_sparse",
     "is_writeable",
     "namespace_name",
     "namespace_of",
@@ -47,6 +48,19 @@ __all__ = [
 def is_array(obj: object) -> bool:
     """Whether ``obj`` is an array of a namespace array-api-compat knows (not a NumPy scalar)."""
     return bool(array_api_compat.is_array_api_obj(obj)) and not isinstance(obj, np.generic)
+
+
+def is_sparse(obj: object) -> bool:
+    """Whether ``obj`` is a SciPy or ``cupyx.scipy.sparse`` sparse matrix or array (without
+    importing either)."""
+    module = type(obj).__module__
+    return module.startswith(("scipy.sparse", "cupyx.scipy.sparse")) and hasattr(obj, "tocsr")
+
+
+def _values(sparse: Any) -> Array:
+    """The array of a sparse matrix's stored values (SciPy's DOK format has none: NumPy's)."""
+    values = getattr(sparse, "data", None)
+    return values if is_array(values) else np.empty(0)
 
 
 def namespace_name(xp: Namespace) -> str:
@@ -69,6 +83,8 @@ def get_namespace(**arrays: Array | None) -> tuple[Namespace, Device]:
     ValueError
         If the arrays live on different devices.
     """
+    # A sparse matrix (SciPy's, cupyx's) takes part through its values' array.
+    arrays = {name: _values(a) if is_sparse(a) else a for name, a in arrays.items()}
     found = [(name, a) for name, a in arrays.items() if a is not None and is_array(a)]
     if not found:
         return array_api_compat.array_namespace(np.empty(0)), "cpu"

@@ -129,19 +129,30 @@ def check_poisson_targets(Y: Array, *, xp: Namespace) -> None:
         )
 
 
-def accuracy(output: Array, Y: Array, *, out_activation: str, xp: Namespace) -> Array:
-    """The fraction of rows predicted right (every label right, for multilabel)."""
+def accuracy(
+    output: Array, Y: Array, *, out_activation: str, xp: Namespace, weights: Array | None = None
+) -> Array:
+    """The fraction of rows predicted right (every label right, for multilabel), or their
+    share of the total weight."""
     if out_activation == "softmax":
         _, device = get_namespace(output=output)
         right = argmax_rows(output, xp=xp, device=device) == argmax_rows(Y, xp=xp, device=device)
     else:
         right = xp.all((output > 0.5) == (Y > 0.5), axis=1)
-    return xp.mean(xp.astype(right, output.dtype))
+    return _average(xp.astype(right, output.dtype), weights, xp=xp)
 
 
-def r2(Y: Array, predicted: Array, *, xp: Namespace) -> Array:
+def _average(values: Array, weights: Array | None, *, xp: Namespace) -> Array:
+    """The mean of ``values`` over axis 0, or their weighted mean (``weights`` 1-D)."""
+    if weights is None:
+        return xp.mean(values, axis=0)
+    column = weights if values.ndim == 1 else xp.reshape(weights, (-1, 1))
+    return xp.sum(values * column, axis=0) / xp.sum(weights)
+
+
+def r2(Y: Array, predicted: Array, *, xp: Namespace, weights: Array | None = None) -> Array:
     """R² averaged over outputs, as scikit-learn's ``r2_score`` (a constant target that is
-    predicted exactly scores 1, otherwise 0).
+    predicted exactly scores 1, otherwise 0), with sample ``weights`` as it weighs them.
 
     ``Y`` and ``predicted`` are 1-D or 2-D; a 1-D array is one output. Their shapes must then
     agree: nothing is broadcast.
@@ -152,8 +163,9 @@ def r2(Y: Array, predicted: Array, *, xp: Namespace) -> Array:
             f"y has {Y.shape[0]} samples and {Y.shape[1]} output(s) but the predictions have "
             f"{predicted.shape[0]} and {predicted.shape[1]}; they must match."
         )
-    residual = xp.sum((Y - predicted) ** 2, axis=0)
-    total = xp.sum((Y - xp.mean(Y, axis=0)) ** 2, axis=0)
+    w = 1.0 if weights is None else xp.reshape(weights, (-1, 1))
+    residual = xp.sum(w * (Y - predicted) ** 2, axis=0)
+    total = xp.sum(w * (Y - _average(Y, weights, xp=xp)) ** 2, axis=0)
     constant = total == 0
     safe_total = xp.where(constant, 1.0, total)
     exact = xp.astype(residual == 0, residual.dtype)

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple, Protocol
 
 from ._namespace import Array, Device, Namespace, compile_step, index_array, is_array
+from ._sparse import row_slice, take_rows
 from ._stopping import Progress, StopRule, explain, next_epoch, record_epoch
 from .initializers import HostRandom
 from .network import value_and_grad
@@ -51,8 +52,9 @@ class BatchSource(Protocol):
 
     n_samples: int
 
-    def epoch(self, rng: HostRandom) -> Iterator[tuple[Array, Array]]:
-        """The epoch's ``(X_batch, Y_batch)`` pairs; ``rng`` (on the host) may shuffle."""
+    def epoch(self, rng: HostRandom) -> Iterator[tuple[Array, ...]]:
+        """The epoch's ``(X_batch, Y_batch)`` pairs, or ``(X_batch, Y_batch, weights)``
+        with sample weights; ``rng`` (on the host) may shuffle."""
         ...
 
 
@@ -63,37 +65,49 @@ class InMemoryBatches:
 
     The order is scikit-learn's: each epoch permutes the previous epoch's order
     (:meth:`HostRandom.shuffled`), and the batches are its consecutive slices, the last one
-    partial."""
+    partial. With ``weights`` (shape ``(n_samples,)``) each batch carries its rows' weights.
+    """
 
     def __init__(
-        self, X: Array, Y: Array, batch_size: int, *, shuffle: bool, xp: Namespace, device: Device
+        self,
+        X: Array,
+        Y: Array,
+        batch_size: int,
+        *,
+        shuffle: bool,
+        xp: Namespace,
+        device: Device,
+        weights: Array | None = None,
     ) -> None:
-        self.X, self.Y, self.batch_size, self.shuffle = X, Y, batch_size, shuffle
+        self.arrays = (X, Y) if weights is None else (X, Y, weights)
+        self.batch_size, self.shuffle = batch_size, shuffle
         self.n_samples = int(X.shape[0])
         self._xp, self._device = xp, device
         self._gather = compile_step(_gather, xp=xp, static_argnames=("xp",))
 
-    def epoch(self, rng: HostRandom) -> Iterator[tuple[Array, Array]]:
-        xp, X, Y, n, size = self._xp, self.X, self.Y, self.n_samples, self.batch_size
+    def epoch(self, rng: HostRandom) -> Iterator[tuple[Array, ...]]:
+        xp, arrays, n, size = self._xp, self.arrays, self.n_samples, self.batch_size
         if not self.shuffle:
             for start in range(0, n, size):
-                yield X[start : start + size, ...], Y[start : start + size, ...]
+                yield tuple(row_slice(a, start, start + size) for a in arrays)
             return
         order = rng.shuffled(n)
         n_full = n // size
         # The full batches' rows as one (n_full, batch_size) array, the rest apart.
         full = index_array(order[: n_full * size].reshape(n_full, size), xp, self._device)
         for i in range(n_full):
-            yield self._gather(X, Y, full, i, xp=xp)
+            yield self._gather(arrays, full, i, xp=xp)
         if n_full * size < n:
             rows = index_array(order[n_full * size :], xp, self._device)
-            yield xp.take(X, rows, axis=0), xp.take(Y, rows, axis=0)
+            yield tuple(take_rows(a, rows, xp=xp) for a in arrays)
 
 
-def _gather(X: Array, Y: Array, batches: Array, i: int, *, xp: Namespace) -> tuple[Array, Array]:
-    """The rows of batch ``i`` of ``X`` and ``Y`` (``batches[i]`` lists them)."""
+def _gather(
+    arrays: tuple[Array, ...], batches: Array, i: int, *, xp: Namespace
+) -> tuple[Array, ...]:
+    """The rows of batch ``i`` of each array (``batches[i]`` lists them)."""
     rows = batches[i, ...]
-    return xp.take(X, rows, axis=0), xp.take(Y, rows, axis=0)
+    return tuple(take_rows(a, rows, xp=xp) for a in arrays)
 
 
 class Combiner(Protocol):
@@ -130,14 +144,14 @@ class Network(NamedTuple):
     alpha: float
 
 
-StepFunction = Callable[
-    [list[Array], Any, Array, Array, float, Array], tuple[list[Array], Any, Array]
-]
+StepFunction = Callable[..., tuple[list[Array], Any, Array]]
 
 
 class Step(NamedTuple):
-    """``run(params, state, X_batch, Y_batch, learning_rate, total) -> (params, state,
-    total)``: one update, and the running ``total`` plus the batch's loss times its rows.
+    """``run(params, state, X_batch, Y_batch, learning_rate, total[, weights]) -> (params,
+    state, total)``: one update, and the running ``total`` plus the batch's loss times its
+    rows. With the batch's sample ``weights``, the loss is their weighted mean (as
+    scikit-learn's, whose epoch loss also counts each batch by its rows).
 
     ``consumes``: ``run`` takes over the parameters and optimizer state it is given (JAX
     donates their buffers to the compiled step's outputs), so the loop must hand it arrays
@@ -166,7 +180,13 @@ def make_step(
     options = {"activation": network.activation, "out_activation": network.out_activation}
 
     def step(
-        params: list[Array], state: Any, X: Array, Y: Array, learning_rate: float, total: Array
+        params: list[Array],
+        state: Any,
+        X: Array,
+        Y: Array,
+        learning_rate: float,
+        total: Array,
+        weights: Array | None = None,
     ) -> tuple[list[Array], Any, Array]:
         scale = 1.0 if step_scale is None else step_scale(learning_rate)
         loss, grads = value_and_grad(
@@ -175,6 +195,7 @@ def make_step(
             Y,
             alpha=network.alpha,
             scale=scale,
+            sample_weight=weights,
             in_place=in_place,
             xp=xp,
             **options,
@@ -204,8 +225,8 @@ def run_epoch(
     """One pass over ``batches``: the parameters, the optimizer state, and the loss summed
     over the samples (on the device)."""
     total = xp.zeros_like(params[-1][0])  # a 0-d array of the parameters' dtype and device
-    for X, Y in batches.epoch(rng):
-        params, state, total = step.run(params, state, X, Y, learning_rate, total)
+    for X, Y, *weights in batches.epoch(rng):
+        params, state, total = step.run(params, state, X, Y, learning_rate, total, *weights)
     return params, state, total
 
 

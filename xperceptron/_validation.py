@@ -21,10 +21,12 @@ from ._namespace import (
     get_namespace,
     host_dtype,
     is_array,
+    is_sparse,
     namespace_name,
     to_numpy,
 )
 from ._reductions import row_sums
+from ._sparse import check_sparse_X
 from .exceptions import DataConversionWarning, warn
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "check_finite",
     "check_labels",
     "check_same_namespace",
+    "check_sample_weight",
     "host_values",
     "is_bool",
     "is_int",
@@ -194,10 +197,10 @@ def _read_on_host(obj: Any, name: str) -> np.ndarray[Any, Any]:
     """A Python sequence or non-numeric NumPy array as a real NumPy array, or a clear error."""
     if is_frame(obj):  # pandas: float32 columns stay float32, nullable NA becomes NaN
         return frame_values(obj, name)
-    if type(obj).__module__.startswith("scipy.sparse"):
+    if is_sparse(obj):
         raise TypeError(
-            f"{name} is a SciPy sparse matrix: sparse input is not supported; "
-            f"convert it with {name}.toarray()."
+            f"{name} is a sparse matrix: sparse input is not supported by this estimator (the "
+            f"MLPs take it); convert it with {name}.toarray()."
         )
     host = _rectangular(obj, name)
     if host.dtype.kind == "c":
@@ -254,8 +257,17 @@ def check_finite(a: Array, *, xp: Namespace, name: str) -> None:
     raise ValueError(f"{name} contains NaN or infinity; remove or impute those values.")
 
 
-def check_X(X: Any, *, xp: Namespace, device: Device, name: str = "X", dtype: Any = None) -> Array:
-    """Validate a 2-D sample matrix and return it as a floating array of ``xp``.
+def check_X(
+    X: Any,
+    *,
+    xp: Namespace,
+    device: Device,
+    name: str = "X",
+    dtype: Any = None,
+    accept_sparse: bool = False,
+) -> Array:
+    """Validate a 2-D sample matrix and return it as a floating array of ``xp`` (with
+    ``accept_sparse``, a sparse matrix as a CSR one: :mod:`xperceptron._sparse`).
 
     Raises
     ------
@@ -264,6 +276,8 @@ def check_X(X: Any, *, xp: Namespace, device: Device, name: str = "X", dtype: An
     ValueError
         If ``X`` is not 2-D, has no sample or no feature, or holds NaN or infinity.
     """
+    if accept_sparse and is_sparse(X):
+        return check_sparse_X(X, xp=xp, device=device, name=name, dtype=dtype)
     X = as_float_array(X, xp=xp, device=device, name=name, dtype=dtype)
     if X.ndim != 2:
         raise ValueError(
@@ -360,3 +374,52 @@ def check_labels(y: Any, n_samples: int, *, name: str = "y") -> np.ndarray[Any, 
                 "needs discrete labels (use a regressor for continuous targets)."
             )
     return labels
+
+
+def check_sample_weight(
+    sample_weight: Any, n_samples: int, *, xp: Namespace, device: Device, dtype: Any
+) -> Array | None:
+    """``None``, or one weight for each of ``n_samples`` samples: a 1-D ``dtype`` array of
+    ``xp`` on ``device``.
+
+    As scikit-learn's: a number weighs every sample alike; otherwise one weight a sample. An
+    array of ``xp`` stays where it is (it must be on ``device``); any other (a list, a NumPy
+    array beside another namespace's data) is read on the host and moved once. The weights
+    must be finite and non-negative (a negative weight makes the loss unbounded below), and
+    not all zero.
+    """
+    if sample_weight is None:
+        return None
+    if is_real(sample_weight) and not is_array(sample_weight):
+        weights = xp.full((n_samples,), float(sample_weight), dtype=dtype, device=device)
+    elif is_array(sample_weight) and get_namespace(sample_weight=sample_weight)[0] is xp:
+        _, where = get_namespace(sample_weight=sample_weight)
+        if where != device:
+            raise ValueError(
+                f"sample_weight is on device {where} but the data is on {device}; move it there."
+            )
+        weights = as_float_array(sample_weight, xp=xp, device=device, name="sample_weight",
+                                 dtype=dtype)  # fmt: skip
+    else:
+        host = host_values(sample_weight, "sample_weight")
+        if host.dtype.kind not in "biuf":
+            raise TypeError(f"sample_weight must hold real numbers, not {host.dtype} values.")
+        weights = xp.asarray(host.astype(host_dtype(dtype, xp)), device=device)
+    if weights.ndim != 1:
+        raise ValueError(
+            f"sample_weight must be a number or 1-D of shape (n_samples,), got shape "
+            f"{tuple(weights.shape)}."
+        )
+    if weights.shape[0] != n_samples:
+        raise ValueError(
+            f"X has {n_samples} samples but sample_weight has {weights.shape[0]}; they must match."
+        )
+    check_finite(weights, xp=xp, name="sample_weight")
+    if bool(xp.any(weights < 0)):
+        raise ValueError(
+            "sample_weight has negative values; weights must be >= 0 (a negative weight "
+            "makes the loss unbounded below)."
+        )
+    if not bool(xp.any(weights > 0)):
+        raise ValueError("sample_weight must contain at least one non-zero weight.")
+    return weights

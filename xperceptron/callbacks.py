@@ -30,6 +30,7 @@ True
 from __future__ import annotations
 
 import csv
+import inspect
 import os
 import sys
 from dataclasses import asdict, dataclass
@@ -58,6 +59,20 @@ HOOKS = ("on_train_begin", "on_epoch_end", "on_train_end", "on_non_finite")
 def is_callback(obj: object) -> bool:
     """Whether ``obj`` has any of the :data:`HOOKS`."""
     return any(hasattr(obj, hook) for hook in HOOKS)
+
+
+class _Repr:
+    """``Name(param=value)``, the parameters that differ from their defaults (as
+    scikit-learn shows estimators): each parameter of ``__init__`` is an attribute."""
+
+    def __repr__(self) -> str:
+        parameters = inspect.signature(type(self).__init__).parameters.values()
+        shown = [
+            f"{p.name}={getattr(self, p.name)!r}"
+            for p in parameters
+            if p.name != "self" and getattr(self, p.name, p.default) != p.default
+        ]
+        return f"{type(self).__name__}({', '.join(shown)})"
 
 
 class CallbackList:
@@ -89,6 +104,16 @@ class CallbackList:
     def train_end(self, estimator: Any) -> None:
         self._each("on_train_end", estimator)
 
+    def log(self, message: str) -> None:
+        """A message of the training loop (early stopping, the adaptive schedule), on one
+        channel with the progress: through the first :class:`ProgressBar` (so that it never
+        lands in a bar's line), printed to standard output where there is none."""
+        bar = next((c for c in self.callbacks if isinstance(c, ProgressBar)), None)
+        if bar is not None:
+            bar.write(message)
+        else:
+            print(message, flush=True)
+
 
 @dataclass(frozen=True)
 class Epoch:
@@ -108,8 +133,20 @@ class Epoch:
         return asdict(self)
 
 
-class History:
-    """Records every epoch's figures in ``self.epochs`` (a list of :class:`Epoch`)."""
+class History(_Repr):
+    """Records every epoch's figures in ``self.epochs`` (a list of :class:`Epoch`).
+
+    Attributes
+    ----------
+    epochs : list of Epoch
+        One record per epoch, of the latest fit (and of every ``partial_fit`` call since).
+
+    Examples
+    --------
+    >>> from xperceptron.callbacks import History
+    >>> History()
+    History()
+    """
 
     def __init__(self) -> None:
         self.epochs: list[Epoch] = []
@@ -122,8 +159,27 @@ class History:
         return [getattr(e, name) for e in self.epochs]
 
 
-class CSVLogger:
-    """Appends one CSV row per epoch to ``path`` (header written once, file flushed)."""
+class CSVLogger(_Repr):
+    """Writes one CSV row per epoch to ``path``.
+
+    The columns are :attr:`FIELDS`; an empty cell is a figure the epoch does not have (the
+    validation score without ``early_stopping``). The file is opened and closed for each row,
+    so it is complete after every epoch, even if training is interrupted.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The CSV file.
+    append : bool, default=False
+        Add rows to an existing file (its header is kept) instead of starting it anew at
+        the beginning of training: one file over several ``partial_fit`` calls.
+
+    Examples
+    --------
+    >>> from xperceptron.callbacks import CSVLogger
+    >>> CSVLogger("log.csv", append=True)
+    CSVLogger(path='log.csv', append=True)
+    """
 
     FIELDS = ("epoch", "loss", "validation_score", "learning_rate", "seconds")
 
@@ -144,20 +200,38 @@ class CSVLogger:
             csv.writer(file).writerow(["" if row[f] is None else row[f] for f in self.FIELDS])
 
 
-class EarlyStopping:
+class EarlyStopping(_Repr):
     """Stops when a figure has not improved for ``patience`` epochs; restores the best weights.
+
+    This is a callback beside the estimator's own ``early_stopping``/``tol``/
+    ``n_iter_no_change`` rule (scikit-learn's), which keeps working as it does there.
 
     Parameters
     ----------
-    monitor : {"loss", "validation_score"}
+    monitor : {"loss", "validation_score"}, default="loss"
         ``loss`` improves downwards, ``validation_score`` upwards (it needs
         ``early_stopping=True`` on the estimator, which holds out the validation split).
-    patience : int
+    patience : int, default=10
         Epochs without improvement before stopping.
-    min_delta : float
+    min_delta : float, default=1e-4
         The least change that counts as an improvement.
-    restore_best_weights : bool
+    restore_best_weights : bool, default=True
         At the end of training, put back the parameters of the best epoch.
+
+    Attributes
+    ----------
+    best : float or None
+        The best figure seen in the latest fit.
+    best_epoch : int
+        The epoch (``n_iter_``) that reached it.
+    stopped_epoch : int or None
+        The epoch after which this callback stopped training; None if it did not.
+
+    Examples
+    --------
+    >>> from xperceptron.callbacks import EarlyStopping
+    >>> EarlyStopping(patience=5)
+    EarlyStopping(patience=5)
     """
 
     def __init__(
@@ -208,11 +282,34 @@ class EarlyStopping:
             estimator.coefs_, estimator.intercepts_ = (list(p) for p in self.best_params)
 
 
-class ModelCheckpoint:
+class ModelCheckpoint(_Repr):
     """Saves the estimator with :func:`xperceptron.save` at the end of epochs.
 
-    ``path`` may contain ``{epoch}``. With ``save_best_only``, saves only when the monitored
-    figure improves (``loss`` downwards, ``validation_score`` upwards).
+    A checkpoint holds what ``partial_fit`` needs to go on exactly as the run went on: the
+    optimizer's state, the learning rate and the stopping counters as of that epoch.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Where to write; ``{epoch}`` in it is replaced by the epoch number
+        (``"model-{epoch}.npz"``), otherwise each save replaces the last.
+    every : int, default=1
+        Save at the end of every ``every``-th epoch.
+    save_best_only : bool, default=False
+        Save only when the monitored figure improves on the best saved so far.
+    monitor : {"loss", "validation_score"}, default="loss"
+        With ``save_best_only``: ``loss`` improves downwards, ``validation_score`` upwards.
+
+    Attributes
+    ----------
+    saved : list of str
+        The files written, in order.
+
+    Examples
+    --------
+    >>> from xperceptron.callbacks import ModelCheckpoint
+    >>> ModelCheckpoint("model-{epoch}.npz", every=10)
+    ModelCheckpoint(path='model-{epoch}.npz', every=10)
     """
 
     def __init__(
@@ -246,10 +343,16 @@ class ModelCheckpoint:
         self.saved.append(target)
 
 
-class StopOnNonFinite:
+class StopOnNonFinite(_Repr):
     """Ends training quietly when the loss becomes non-finite, keeping the last finite
     parameters, with a :class:`~xperceptron.ConvergenceWarning` instead of a
-    :class:`~xperceptron.DivergenceError`."""
+    :class:`~xperceptron.DivergenceError`.
+
+    Attributes
+    ----------
+    stopped_epoch : int or None
+        The epoch whose loss was not finite; None while training has not diverged.
+    """
 
     def __init__(self) -> None:
         self.stopped_epoch: int | None = None
@@ -264,9 +367,32 @@ class StopOnNonFinite:
         return True
 
 
-class ProgressBar:
+class ProgressBar(_Repr):
     """What ``verbose=True`` shows: a bar over epochs (loss, validation score, time left)
-    with ``tqdm`` on an interactive terminal, a short line per epoch otherwise."""
+    with ``tqdm`` on an interactive terminal, a short line per epoch otherwise.
+
+    Messages of the training loop (early stopping, the adaptive schedule's new learning rate)
+    go through :meth:`write`: while a bar is drawn they are printed above it with
+    ``tqdm.write``, never into the bar's line.
+
+    Parameters
+    ----------
+    stream : file-like, optional
+        Where to draw. By default the bar goes to standard error and the lines (when standard
+        error is not a terminal, or ``tqdm`` is not installed) to standard output, as
+        scikit-learn prints them.
+
+    Examples
+    --------
+    >>> import io
+    >>> from xperceptron.callbacks import ProgressBar
+    >>> ProgressBar()
+    ProgressBar()
+    >>> bar = ProgressBar(io.StringIO())  # not a terminal: lines
+    >>> bar.write("Training loss did not improve. Stopping.")
+    >>> bar.stream.getvalue()
+    'Training loss did not improve. Stopping.\\n'
+    """
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream
@@ -300,7 +426,15 @@ class ProgressBar:
         line = f"Iteration {epoch.epoch}, loss = {epoch.loss:.8f}"
         if epoch.validation_score is not None:
             line += f", validation score = {epoch.validation_score:.6f}"
-        print(line, file=self.stream if self.stream is not None else sys.stdout, flush=True)
+        self.write(line)
+
+    def write(self, message: str) -> None:
+        """Print ``message`` on a line of its own: above the bar while one is drawn
+        (``tqdm.write``), to the stream (standard output by default) otherwise."""
+        if self._bar is not None:
+            self._bar.write(message, file=self._bar.fp)
+            return
+        print(message, file=self.stream if self.stream is not None else sys.stdout, flush=True)
 
     def on_train_end(self, estimator: Any) -> None:
         if self._bar is not None:

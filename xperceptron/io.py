@@ -1,15 +1,7 @@
 """Checkpoints: one ``.npz`` file, readable without pickle, loadable onto any backend.
 
-Every member loads with ``numpy.load(path, allow_pickle=False)``: the parameters, the
-optimizer state and the labels as plain numeric or string arrays, and a ``header`` member
-holding JSON (format version, class, hyperparameters, training progress, random state).
-
-Loading never executes anything from the file, and trusts nothing in it. The header is read
-first, bounded in size and nesting, and each of its fields is checked for its type; the
-estimator it names then says which arrays its declared architecture holds, and each is
-checked for dtype, shape and size before its data is read (:mod:`xperceptron._npz`), and
-for finite values after. A file is refused with a ``ValueError`` saying why, or it loads the
-model that was saved.
+Loading executes nothing from the file and trusts nothing in it: every field and array is
+checked before use (the guide's "Checkpoints" page describes the format and the checks).
 """
 
 from __future__ import annotations
@@ -32,8 +24,9 @@ from ._checkpoint_schema import (
     MemberSpec,
     checked_fields,
     checked_order,
-    generator_state,
-    restore_generator,
+    decode_value,
+    encode_value,
+    unique_keys,
 )
 from ._frames import set_feature_names
 from ._namespace import (
@@ -75,14 +68,19 @@ def save(
 ) -> None:
     """Write a fitted estimator to ``path`` (an ``.npz`` file), from any backend.
 
-    ``metadata``, any JSON-serialisable dict (feature names, preprocessing...), is stored
-    beside the model; :func:`read_metadata` returns it.
+    Parameters
+    ----------
+    estimator : MLPClassifier, MLPRegressor or Perceptron
+        Fitted, on any backend. Its ``callbacks`` are not saved (loaded: ``None``).
+    path : str or os.PathLike
+        Written beside, then renamed into place: an interrupted save leaves no half file.
+    metadata : dict, optional
+        Keyword-only: any JSON-serialisable dict (feature names, preprocessing...), stored
+        beside the model; :func:`read_metadata` reads it back alone.
 
-    The file is written next to ``path`` and then renamed, so an interrupted save never
-    leaves a half-written checkpoint in its place. A new file gets the permissions any
-    program's would (``0o666`` less the umask); a file replaced keeps its own. Where ``path``
-    is a symbolic link, the file it points to is written. ``callbacks`` are not saved (they
-    hold files and terminals): the loaded estimator has ``callbacks=None``.
+    Returns
+    -------
+    None
 
     Raises
     ------
@@ -91,9 +89,19 @@ def save(
     TypeError
         For an estimator this format does not know, or metadata that is not JSON.
     ValueError
-        If something cannot be written without pickle (labels of dtype object), or could
-        not be loaded again: non-finite parameters, a header (metadata, mostly) beyond
-        ``HEADER_CHARS`` (16 Mi) characters or ``HEADER_DEPTH`` (64) levels of nesting.
+        For what pickle alone could write (labels of dtype object), or :func:`load` would
+        refuse: non-finite parameters, a header beyond ``HEADER_CHARS`` or ``HEADER_DEPTH``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from xperceptron import Perceptron, load, save
+    >>> from xperceptron.datasets import logic_gate
+    >>> X, y = logic_gate("and")
+    >>> path = os.path.join(tempfile.mkdtemp(), "and.npz")
+    >>> save(Perceptron().fit(X, y), path, metadata={"gate": "and"})
+    >>> load(path).predict(X).tolist()
+    [0, 0, 0, 1]
     """
     name = type(estimator).__name__
     if _CLASSES.get(name) is not type(estimator):
@@ -107,7 +115,9 @@ def save(
         "class": name,
         "dtype": dtype.name,
         # Callbacks are live objects (files, bars): a checkpoint stores the model, not them.
-        "params": _encode({k: _NOT_SAVED.get(k, v) for k, v in estimator.get_params().items()}),
+        "params": encode_value(
+            {k: _NOT_SAVED.get(k, v) for k, v in estimator.get_params().items()}
+        ),
         "fitted": meta,
         "metadata": metadata if metadata is not None else {},
         # scikit-learn's feature_names_in_ (a DataFrame's column names), or null.
@@ -142,6 +152,8 @@ def load(
 
     Parameters
     ----------
+    path : str or os.PathLike
+        The ``.npz`` file.
     xp : module, optional
         The array library to load into (``numpy``, ``cupy``, ``torch``, ``jax.numpy``,
         ``array_api_strict``...); NumPy by default. Train on a GPU, load on a CPU, and back.
@@ -151,15 +163,28 @@ def load(
         A floating dtype of ``xp`` to cast the parameters to (for a device without float64);
         the saved dtype otherwise.
 
+    Returns
+    -------
+    MLPClassifier, MLPRegressor or Perceptron
+        Fitted, in ``xp`` on ``device``: it predicts and trains on as the saved one would.
+
     Raises
     ------
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If the file is not a checkpoint, is truncated or damaged, has another format version,
-        or holds anything a checkpoint of its declared model cannot: an unknown field or
-        member, a value of the wrong type, dtype or shape, non-finite parameters, sizes
-        beyond what the model holds. Also for a ``dtype`` or ``device`` that ``xp`` lacks.
+        If the file is not a checkpoint of this format version, is damaged, or holds
+        anything its declared model cannot (a field, member, type, dtype, shape or value);
+        also for a ``dtype`` or ``device`` that ``xp`` lacks.
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np
+    >>> from xperceptron import Perceptron, load, save
+    >>> path = os.path.join(tempfile.mkdtemp(), "or.npz")
+    >>> save(Perceptron().fit([[0, 0], [0, 1], [1, 0], [1, 1]], [0, 1, 1, 1]), path)
+    >>> load(path, dtype=np.float32).coef_.dtype  # or xp=torch, device="cuda"
+    dtype('float32')
     """
     target = os.fspath(path)
     namespace = namespace_of(xp) if xp is not None else get_namespace()[0]
@@ -235,7 +260,7 @@ def _header(archive: Archive) -> dict[str, Any]:
     try:
         text = str(member[()])
         _check_text(text)
-        header = json.loads(text, object_pairs_hook=_unique_keys)
+        header = json.loads(text, object_pairs_hook=unique_keys)
     except (ValueError, RecursionError) as exc:
         raise ValueError(f"damaged header: {exc}") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
@@ -314,7 +339,7 @@ def _params(cls: type[Any], saved: Any) -> dict[str, Any]:
     for name, value in _NOT_SAVED.items():
         if saved.get(name, value) != value:
             raise ValueError(f"parameter {name} is not saved: it must be {value!r}.")
-    return {name: _decode(value) for name, value in saved.items()}
+    return {name: decode_value(value) for name, value in saved.items()}
 
 
 def _target_dtype(xp: Namespace, saved: str, dtype: Any, device: Device) -> Any:
@@ -409,42 +434,3 @@ def _depth(text: str) -> int:
     codes = np.frombuffer(brackets.encode("ascii"), dtype=np.uint8)
     steps = np.where((codes == ord("[")) | (codes == ord("{")), 1, -1).astype(np.int32)
     return int(np.cumsum(steps).max(initial=0))
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        raise ValueError("an object repeats a key.")
-    return result
-
-
-def _encode(value: Any) -> Any:
-    """Hyperparameters as JSON, keeping tuples tuples and a generator its state."""
-    if isinstance(value, tuple):
-        return {"__tuple__": [_encode(v) for v in value]}
-    if isinstance(value, list):
-        return [_encode(v) for v in value]
-    if isinstance(value, dict):
-        return {key: _encode(v) for key, v in value.items()}
-    if isinstance(value, np.random.Generator | np.random.RandomState):
-        return {"__generator__": generator_state(value)}
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def _decode(value: Any) -> Any:
-    """What :func:`_encode` wrote (nested at most ``HEADER_DEPTH`` deep: checked first)."""
-    if isinstance(value, list):
-        return [_decode(v) for v in value]
-    if not isinstance(value, dict):
-        return value
-    if "__tuple__" in value:
-        if set(value) != {"__tuple__"} or not isinstance(value["__tuple__"], list):
-            raise ValueError(f"a tuple parameter is malformed: {value!r:.100}.")
-        return tuple(_decode(v) for v in value["__tuple__"])
-    if "__generator__" in value:
-        if set(value) != {"__generator__"}:
-            raise ValueError(f"a generator parameter is malformed: {value!r:.100}.")
-        return restore_generator(value["__generator__"])
-    return {key: _decode(v) for key, v in value.items()}

@@ -26,7 +26,9 @@ class OutputLoss(NamedTuple):
     ``output(logits)`` gives predictions; ``loss(logits, Y)`` the mean over samples of the
     per-sample loss (a 0-d array); ``delta(output, Y)`` the gradient of the per-sample loss
     with respect to the logits; ``loss_and_delta(logits, Y)`` both at once, sharing the
-    work (what training calls).
+    work (what training calls). ``loss`` and ``loss_and_delta`` take ``weights``, a column
+    of shape ``(n_samples, 1)`` that sums to 1 (or 0): the weighted mean instead (the delta
+    stays per sample).
     """
 
     loss_name: str
@@ -49,18 +51,30 @@ def softmax(z: Array, *, xp: Namespace) -> Array:
     return exp / xp.sum(exp, axis=1, keepdims=True)
 
 
-def _binary_log_loss(z: Array, Y: Array, *, xp: Namespace) -> Array:
+def _mean(losses: Array, weights: Array | None, *, xp: Namespace) -> Array:
+    """The mean over samples (rows) of ``losses`` summed over outputs, or with ``weights``
+    (a column summing to 1) their weighted mean."""
+    if weights is None:
+        return xp.sum(losses) / losses.shape[0]
+    return xp.sum(losses * weights)
+
+
+def _binary_log_loss(z: Array, Y: Array, *, xp: Namespace, weights: Array | None = None) -> Array:
     # -[y log s(z) + (1 - y) log(1 - s(z))] = log(1 + e^z) - y z, summed over outputs.
-    return xp.sum(xp.logaddexp(0.0, z) - Y * z) / z.shape[0]
+    return _mean(xp.logaddexp(0.0, z) - Y * z, weights, xp=xp)
 
 
-def _categorical_log_loss(z: Array, Y: Array, *, xp: Namespace) -> Array:
-    return -xp.sum(Y * log_softmax(z, xp=xp)) / z.shape[0]
+def _categorical_log_loss(
+    z: Array, Y: Array, *, xp: Namespace, weights: Array | None = None
+) -> Array:
+    return -_mean(Y * log_softmax(z, xp=xp), weights, xp=xp)
 
 
-def _half_squared_error(z: Array, Y: Array, *, xp: Namespace) -> Array:
+def _half_squared_error(
+    z: Array, Y: Array, *, xp: Namespace, weights: Array | None = None
+) -> Array:
     residual = z - Y
-    return 0.5 * xp.sum(residual * residual) / z.shape[0]
+    return 0.5 * _mean(residual * residual, weights, xp=xp)
 
 
 def _exp(z: Array, *, xp: Namespace) -> Array:
@@ -72,39 +86,52 @@ def _xlogx(Y: Array, *, xp: Namespace) -> Array:
     return Y * xp.log(xp.where(Y > 0, Y, 1.0))
 
 
-def _half_poisson_deviance(z: Array, Y: Array, *, xp: Namespace) -> Array:
+def _half_poisson_deviance(
+    z: Array, Y: Array, *, xp: Namespace, weights: Array | None = None
+) -> Array:
     # scikit-learn's poisson_loss with mean exp(z): xlogy(y, y / e^z) - y + e^z, from z.
-    return xp.sum(_xlogx(Y, xp=xp) - Y - Y * z + xp.exp(z)) / z.shape[0]
+    return _mean(_xlogx(Y, xp=xp) - Y - Y * z + xp.exp(z), weights, xp=xp)
 
 
 def _output_minus_target(output: Array, Y: Array, *, xp: Namespace) -> Array:
     return output - Y
 
 
-def _binary_log_loss_and_delta(z: Array, Y: Array, *, xp: Namespace) -> tuple[Array, Array]:
+_Weights = Array | None
+
+
+def _binary_log_loss_and_delta(
+    z: Array, Y: Array, *, xp: Namespace, weights: _Weights = None
+) -> tuple[Array, Array]:
     # One log-sigmoid serves both: log(1 + e^z) - y z = (1 - y) z - log s(z), s = e^(log s).
     log_positive = log_logistic(z, xp=xp)
-    loss = xp.sum((1.0 - Y) * z - log_positive) / z.shape[0]
+    loss = _mean((1.0 - Y) * z - log_positive, weights, xp=xp)
     return loss, xp.exp(log_positive) - Y
 
 
-def _categorical_log_loss_and_delta(z: Array, Y: Array, *, xp: Namespace) -> tuple[Array, Array]:
+def _categorical_log_loss_and_delta(
+    z: Array, Y: Array, *, xp: Namespace, weights: _Weights = None
+) -> tuple[Array, Array]:
     # log_softmax and softmax from one exp of the shifted logits (training's hot path).
     shifted = z - xp.max(z, axis=1, keepdims=True)
     exp = xp.exp(shifted)
     sums = row_sums(exp, xp=xp)
-    loss = -xp.sum(Y * (shifted - xp.log(sums))) / z.shape[0]
+    loss = -_mean(Y * (shifted - xp.log(sums)), weights, xp=xp)
     return loss, exp / sums - Y
 
 
-def _half_squared_error_and_delta(z: Array, Y: Array, *, xp: Namespace) -> tuple[Array, Array]:
+def _half_squared_error_and_delta(
+    z: Array, Y: Array, *, xp: Namespace, weights: _Weights = None
+) -> tuple[Array, Array]:
     residual = z - Y
-    return 0.5 * xp.sum(residual * residual) / z.shape[0], residual
+    return 0.5 * _mean(residual * residual, weights, xp=xp), residual
 
 
-def _half_poisson_deviance_and_delta(z: Array, Y: Array, *, xp: Namespace) -> tuple[Array, Array]:
+def _half_poisson_deviance_and_delta(
+    z: Array, Y: Array, *, xp: Namespace, weights: _Weights = None
+) -> tuple[Array, Array]:
     mean = xp.exp(z)
-    return xp.sum(_xlogx(Y, xp=xp) - Y - Y * z + mean) / z.shape[0], mean - Y
+    return _mean(_xlogx(Y, xp=xp) - Y - Y * z + mean, weights, xp=xp), mean - Y
 
 
 OUTPUT_LOSSES: dict[str, OutputLoss] = {

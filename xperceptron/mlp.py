@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ._base import ClassifierMixin, RegressorMixin, available_if, checkpointable
+from ._docstrings import shared_sections
 from ._labels import decode
 from ._mlp_base import BaseMLP
 from ._mlp_params import MLP_CONSTRAINTS
@@ -32,7 +33,7 @@ from ._targets import (
     r2,
     regression_targets,
 )
-from ._validation import OneOf
+from ._validation import OneOf, check_sample_weight
 from .activations import log_logistic, logistic
 from .losses import get_output_loss, log_softmax
 
@@ -49,22 +50,35 @@ def _stochastic(estimator: Any) -> bool:
 
 
 @checkpointable
+@shared_sections
 class MLPClassifier(ClassifierMixin, BaseMLP):
     """Multi-layer perceptron classifier trained by backprop, on any array API backend.
 
-    Parameters and fitted attributes are scikit-learn's ``MLPClassifier`` 's (solvers
-    ``'sgd'`` and ``'adam'``). Binary and multilabel problems use logistic outputs with the
-    binary log-loss; multiclass problems a softmax with the categorical log-loss.
+    The parameters, their defaults and the fitted attributes are scikit-learn's
+    ``MLPClassifier`` 's, and so are the results: from the same ``random_state`` the same
+    model. Binary and multilabel problems use logistic outputs with the binary log-loss;
+    multiclass problems a softmax with the categorical log-loss. Everything fitted lives in
+    the namespace and on the device of the ``X`` given to ``fit``.
+
+    Parameters
+    ----------
+    {mlp_network_parameters}
+    {mlp_training_parameters}
 
     Attributes
     ----------
-    coefs_, intercepts_ : lists of arrays
-        ``coefs_[i]`` of shape ``(n_in, n_out)``, in X's namespace, device and float dtype.
-    classes_ : numpy.ndarray
-        The sorted labels (``arange(n_labels)`` for a multilabel indicator ``y``).
-    loss_curve_ : list of float
-    n_iter_, t_, n_features_in_, feature_names_in_, n_layers_, n_outputs_, out_activation_,
-    best_loss_, validation_scores_, best_validation_score_ : as scikit-learn's.
+    classes_ : numpy.ndarray of shape (n_classes,)
+        The sorted labels (``arange(n_labels)`` for a multilabel indicator ``y``); always on
+        the host, as labels of any dtype (strings included) may be.
+    out_activation_ : {"logistic", "softmax"}
+        The output layer's activation: logistic for two classes (one unit) and multilabel
+        problems (one unit a label), softmax beyond two classes.
+    {mlp_attributes}
+
+    See Also
+    --------
+    MLPRegressor : the same network for regression.
+    xperceptron.callbacks : what ``callbacks`` may hold.
 
     Examples
     --------
@@ -94,9 +108,15 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         )
 
     def _validation_score(
-        self, output: Array, Y: Array, *, out_activation: str, xp: Namespace
+        self,
+        output: Array,
+        Y: Array,
+        *,
+        out_activation: str,
+        xp: Namespace,
+        weights: Array | None = None,
     ) -> Array:
-        return accuracy(output, Y, out_activation=out_activation, xp=xp)
+        return accuracy(output, Y, out_activation=out_activation, xp=xp, weights=weights)
 
     def _checkpoint(self) -> tuple[dict[str, Any], dict[str, np.ndarray[Any, Any]]]:
         meta, arrays = super()._checkpoint()
@@ -129,17 +149,20 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return tags
 
     @available_if(_stochastic, _STOCHASTIC_ONLY)
-    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> MLPClassifier:
+    def partial_fit(
+        self, X: Any, y: Any, sample_weight: Any = None, classes: Any = None
+    ) -> MLPClassifier:
         """One epoch over ``(X, y)``, continuing from the current state.
 
-        ``classes`` (every label the model will see) is required on the first call.
+        ``classes`` (every label the model will see) is required on the first call;
+        ``sample_weight`` as in :meth:`fit`.
         """
         if not hasattr(self, "coefs_") and classes is None and not is_indicator(y):
             raise ValueError(
                 "classes must be passed on the first call to partial_fit "
                 "(every label the model will ever see)."
             )
-        self._fit(X, y, incremental=True, classes=classes)
+        self._fit(X, y, incremental=True, classes=classes, sample_weight=sample_weight)
         return self
 
     def _single_logit(self, logits: Array) -> bool:
@@ -149,6 +172,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def predict_proba(self, X: Any) -> Array:
         """Probabilities of shape ``(n_samples, n_classes)``; rows sum to 1 (not multilabel)."""
         logits, xp = self._forward_checked(X)
+        return self._probabilities(logits, xp=xp)
+
+    def _probabilities(self, logits: Array, *, xp: Namespace) -> Array:
+        """:meth:`predict_proba` from the output layer's logits (``export_onnx`` traces it)."""
         if self.out_activation_ == "softmax":
             return xp.exp(log_softmax(logits, xp=xp))
         positive = logistic(logits, xp=xp)
@@ -171,28 +198,53 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def predict(self, X: Any) -> Array:
         """Labels in X's namespace and on its device (an int indicator for multilabel)."""
         logits, xp = self._forward_checked(X)
+        indices = self._class_indices(logits, xp=xp)
+        # A multilabel model predicts its indicator rows; the others, the classes indexed.
+        return indices if indices.ndim == 2 else decode(indices, self.classes_, xp=xp)
+
+    def _class_indices(self, logits: Array, *, xp: Namespace) -> Array:
+        """Each sample's index into ``classes_`` (a multilabel model: its 0/1 indicator
+        row), from the output layer's logits (``export_onnx`` traces it)."""
+        _, device = get_namespace(logits=logits)
         if self.out_activation_ == "softmax":
-            _, device = get_namespace(logits=logits)
-            return decode(argmax_rows(logits, xp=xp, device=device), self.classes_, xp=xp)
+            return argmax_rows(logits, xp=xp, device=device)
         positive = logits > 0.0  # sigmoid(z) > 0.5, as scikit-learn thresholds
         if self._single_logit(logits):
             # Index 1 where the unit says so; a model of one class always says its class.
-            ones = xp.astype(positive[:, 0], xp.int32) * int(self.classes_.shape[0] - 1)
-            return decode(ones, self.classes_, xp=xp)
-        _, device = get_namespace(logits=logits)
+            return xp.astype(positive[:, 0], xp.int32) * int(self.classes_.shape[0] - 1)
         return xp.astype(positive, default_int_dtype(xp, device))
 
 
 @checkpointable
+@shared_sections
 class MLPRegressor(RegressorMixin, BaseMLP):
     """Multi-layer perceptron regressor trained by backprop, on any array API backend.
 
-    Parameters and attributes as scikit-learn's ``MLPRegressor``. ``y`` of shape
-    ``(n_samples,)`` or ``(n_samples, n_targets)``. ``loss="squared_error"`` (the default):
-    identity output and half squared error; ``loss="poisson"``: exponential output
-    (``out_activation_ == "exp"``) and half Poisson deviance, for non-negative targets.
-    ``loss`` is keyword-only here (scikit-learn takes it as its first positional parameter);
-    ``hidden_layer_sizes`` and ``activation`` keep the first two places.
+    The parameters, their defaults and the fitted attributes are scikit-learn's
+    ``MLPRegressor`` 's. ``y`` has shape ``(n_samples,)`` or ``(n_samples, n_targets)``.
+    Everything fitted lives in the namespace and on the device of the ``X`` given to
+    ``fit``.
+
+    Parameters
+    ----------
+    {mlp_network_parameters}
+    loss : {"squared_error", "poisson"}, default="squared_error"
+        ``"squared_error"``: identity output and half the squared error;
+        ``"poisson"``: exponential output and half the Poisson deviance, for non-negative
+        targets (counts, rates). Keyword-only here: scikit-learn takes it as its first
+        positional parameter, but ``hidden_layer_sizes`` and ``activation`` keep the first
+        two places.
+    {mlp_training_parameters}
+
+    Attributes
+    ----------
+    out_activation_ : {"identity", "exp"}
+        The output layer's activation, set by ``loss``.
+    {mlp_attributes}
+
+    See Also
+    --------
+    MLPClassifier : the same network for classification.
 
     Examples
     --------
@@ -283,26 +335,41 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         return (Y[:, None] if Y.ndim == 1 else Y), attributes, None
 
     def _validation_score(
-        self, output: Array, Y: Array, *, out_activation: str, xp: Namespace
+        self,
+        output: Array,
+        Y: Array,
+        *,
+        out_activation: str,
+        xp: Namespace,
+        weights: Array | None = None,
     ) -> Array:
-        return r2(Y, output, xp=xp)
+        return r2(Y, output, xp=xp, weights=weights)
 
     @available_if(_stochastic, _STOCHASTIC_ONLY)
-    def partial_fit(self, X: Any, y: Any) -> MLPRegressor:
-        """One epoch over ``(X, y)``, continuing from the current state."""
-        self._fit(X, y, incremental=True)
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:
+        """One epoch over ``(X, y)``, continuing from the current state; ``sample_weight`` as
+        in :meth:`fit`."""
+        self._fit(X, y, incremental=True, sample_weight=sample_weight)
         return self
 
     def predict(self, X: Any) -> Array:
         """Predictions of shape ``(n_samples,)`` (or ``(n_samples, n_targets)``): positive
         means ``exp(z)`` with ``loss="poisson"``."""
         logits, xp = self._forward_checked(X)
+        return self._predictions(logits, xp=xp)
+
+    def _predictions(self, logits: Array, *, xp: Namespace) -> Array:
+        """:meth:`predict` from the output layer's logits (``export_onnx`` traces it)."""
         output = get_output_loss(self.out_activation_).output(logits, xp=xp)
         return output[:, 0] if self._y_1d else output
 
-    def score(self, X: Any, y: Any) -> float:
-        """The coefficient of determination R² (averaged over targets), a Python float."""
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """The coefficient of determination R² (averaged over targets, weighted by
+        ``sample_weight`` where given), a Python float."""
         predicted = self.predict(X)
         xp, device = get_namespace(predicted=predicted)
         Y = regression_targets(y, predicted, xp=xp, device=device)
-        return float(r2(Y, predicted, xp=xp))
+        weights = check_sample_weight(
+            sample_weight, Y.shape[0], xp=xp, device=device, dtype=predicted.dtype
+        )
+        return float(r2(Y, predicted, xp=xp, weights=weights))

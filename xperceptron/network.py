@@ -6,21 +6,50 @@ returns new arrays and never writes into its arguments, so read-only and immutab
 (JAX) work as well as NumPy, CuPy and PyTorch.
 
 The objective is ``mean over samples of the per-sample loss + alpha / (2 n) * sum ||W||^2``
-(weights only, not biases), with ``n`` the number of samples in the batch.
+(weights only, not biases), with ``n`` the number of samples in the batch. With sample
+weights ``s`` it is scikit-learn's: ``sum(s_i loss_i) / sum(s) + alpha / (2 sum(s)) * sum
+||W||^2``, and a batch whose weights sum to zero contributes nothing (not a division by 0).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from ._namespace import Array, Namespace
 from ._reductions import column_sums
 from .activations import get_activation
 from .losses import get_output_loss
 
-__all__ = ["Params", "backward", "forward", "l2_penalty", "predict", "value_and_grad"]
+__all__ = [
+    "Params",
+    "SampleWeights",
+    "backward",
+    "forward",
+    "l2_penalty",
+    "predict",
+    "sample_weights",
+    "value_and_grad",
+]
 
 Params = Sequence[tuple[Array, Array]]
+
+
+class SampleWeights(NamedTuple):
+    """A batch's sample weights as the objective uses them: ``column`` of shape
+    ``(n_samples, 1)``, each weight over the batch's total, and ``inverse_total``, the 0-d
+    ``1 / sum(weights)`` (0 where they sum to 0: the batch then contributes nothing)."""
+
+    column: Array
+    inverse_total: Array
+
+
+def sample_weights(weights: Array, *, xp: Namespace) -> SampleWeights:
+    """:class:`SampleWeights` of non-negative ``weights`` of shape ``(n_samples,)``."""
+    total = xp.sum(weights)
+    positive = total > 0
+    inverse = xp.where(positive, 1.0 / xp.where(positive, total, 1.0), 0.0)
+    return SampleWeights(xp.reshape(weights, (-1, 1)) * inverse, inverse)
 
 
 def forward(
@@ -108,6 +137,7 @@ def backward(
     alpha: float = 0.0,
     scale: float = 1.0,
     derivatives: Sequence[Array] | None = None,
+    weights: SampleWeights | None = None,
     in_place: bool = False,
     xp: Namespace,
 ) -> list[tuple[Array, Array]]:
@@ -133,6 +163,9 @@ def backward(
         ``f'(z)`` of each hidden layer, aligned with ``activations`` (entry 0 unused), where
         the forward pass kept them (ReLU's 0/1 mask); otherwise each is computed here from
         the layer's output.
+    weights : SampleWeights, optional
+        Sample weights (:func:`sample_weights`): each sample's delta counts by its weight,
+        and ``sum(weights)`` takes the place of ``n`` (in the L2 term too).
     in_place : bool
         The caller's promise that its arrays are writeable: the chain rule then multiplies
         into each fresh ``delta @ W.T``.
@@ -143,9 +176,14 @@ def backward(
         Gradients of the mean loss plus the L2 term (times ``scale``), shaped as ``params``.
     """
     hidden_backward = get_activation(activation).backward if len(params) > 1 else None
-    n_samples = delta.shape[0]
     # Backprop is linear in delta: scaling it once gives every gradient its scale / n.
-    delta = delta * (scale / n_samples)
+    if weights is None:
+        n_samples = delta.shape[0]
+        delta = delta * (scale / n_samples)
+        l2_scale: Array | float = scale * alpha / n_samples
+    else:
+        delta = delta * (weights.column * scale)
+        l2_scale = (scale * alpha) * weights.inverse_total
     in_place = in_place and derivatives is not None
     grads: list[tuple[Array, Array]] = [None] * len(params)  # type: ignore[list-item]
     for layer in range(len(params) - 1, -1, -1):
@@ -153,7 +191,7 @@ def backward(
         layer_input = activations[layer]
         grad_W = layer_input.T @ delta
         if alpha:
-            grad_W = grad_W + (scale * alpha / n_samples) * W
+            grad_W = grad_W + l2_scale * W
         grads[layer] = (grad_W, column_sums(delta, xp=xp))
         if hidden_backward is None or layer == 0:  # the input layer needs no delta
             continue
@@ -167,11 +205,21 @@ def backward(
     return grads
 
 
-def l2_penalty(params: Params, n_samples: int, *, alpha: float, xp: Namespace) -> Array | float:
-    """``alpha / (2 n) * sum ||W||^2`` over the weights (a 0-d array, or 0.0 without alpha)."""
+def l2_penalty(
+    params: Params,
+    n_samples: int,
+    *,
+    alpha: float,
+    xp: Namespace,
+    weights: SampleWeights | None = None,
+) -> Array | float:
+    """``alpha / (2 n) * sum ||W||^2`` over the weights (a 0-d array, or 0.0 without alpha);
+    with ``weights``, ``n`` is the sum of the sample weights."""
     if not alpha:
         return 0.0
     squares = sum(xp.sum(W * W) for W, _ in params)
+    if weights is not None:
+        return ((0.5 * alpha) * weights.inverse_total) * squares
     return (alpha / (2 * n_samples)) * squares
 
 
@@ -184,6 +232,7 @@ def value_and_grad(
     out_activation: str,
     alpha: float = 0.0,
     scale: float = 1.0,
+    sample_weight: Array | None = None,
     in_place: bool = False,
     xp: Namespace,
 ) -> tuple[Array, list[tuple[Array, Array]]]:
@@ -195,6 +244,9 @@ def value_and_grad(
         Targets: one-hot rows for softmax, 0/1 indicators for logistic, values for identity.
     scale : float
         Multiplies the gradients (not the loss); see :func:`backward`.
+    sample_weight : array of shape (n_samples,), optional
+        Non-negative weights: the loss is their weighted mean, and the L2 term is over their
+        sum instead of ``n`` (scikit-learn's objective).
     in_place : bool
         Whether fresh intermediate arrays may be written (see :func:`forward`); the inputs
         never are.
@@ -224,11 +276,14 @@ def value_and_grad(
     logits, activations, derivatives = _propagate(
         params, X, activation, keep_derivatives=True, in_place=in_place, xp=xp
     )
-    loss, delta = get_output_loss(out_activation).loss_and_delta(logits, Y, xp=xp)
+    weights = None if sample_weight is None else sample_weights(sample_weight, xp=xp)
+    loss, delta = get_output_loss(out_activation).loss_and_delta(
+        logits, Y, xp=xp, weights=None if weights is None else weights.column
+    )
     if alpha:
-        loss = loss + l2_penalty(params, X.shape[0], alpha=alpha, xp=xp)
+        loss = loss + l2_penalty(params, X.shape[0], alpha=alpha, xp=xp, weights=weights)
     grads = backward(
         params, activations, delta, activation=activation, alpha=alpha, scale=scale,
-        derivatives=derivatives, in_place=in_place, xp=xp,
+        derivatives=derivatives, weights=weights, in_place=in_place, xp=xp,
     )  # fmt: skip
     return loss, grads

@@ -64,16 +64,27 @@ class Perceptron(ClassifierMixin, BaseEstimator):
     Parameters
     ----------
     learning_rate : float, default=0.1
+        The step size: each iteration moves the weights by ``learning_rate`` times the
+        update above. The tutorial's 0.1.
     max_iter : int, default=1000
-        Full-batch iterations at most.
+        Full-batch iterations at most. A run that reaches it without stopping warns with
+        :class:`~xperceptron.ConvergenceWarning` (XOR, which no line separates, always does).
     rule : {"threshold", "logistic"}, default="threshold"
+        The update. ``"threshold"``: the tutorial's, from the thresholded predictions
+        (``y_pred - y``), which stops as soon as nothing is misclassified. ``"logistic"``:
+        gradient descent on the binary log-loss, from the probabilities
+        (``sigmoid(z) - y``), which goes on sharpening a separating line.
     threshold : float in (0, 1), default=0.5
         Probability at and above which a unit predicts its class.
     fit_intercept : bool, default=True
+        Learn the biases. With False they stay as ``fit`` starts them (``intercept_init``,
+        zero by default).
     tol : float or None, default=None
         With ``rule="logistic"``: stop once the log-loss has not improved by ``tol`` for
         ``n_iter_no_change`` iterations. ``None`` runs ``max_iter`` iterations.
     n_iter_no_change : int, default=5
+        Iterations in a row without an improvement of ``tol`` before stopping
+        (``rule="logistic"`` with a ``tol``).
 
     Attributes
     ----------
@@ -94,7 +105,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         at each iteration, the objective that rule descends. Empty for the threshold rule,
         whose progress is ``errors_``.
     n_features_in_ : int
-    feature_names_in_ : numpy.ndarray of shape (n_features_in_,), dtype object
+    feature_names_in_ : numpy.ndarray of shape (n_features,), dtype object
         The column names of a pandas DataFrame ``X`` whose names are all strings (absent
         otherwise); checked at predict time as scikit-learn checks them.
 
@@ -144,10 +155,20 @@ class Perceptron(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
+        X : array of shape (n_samples, n_features)
+            Any array API array, a pandas DataFrame or nested lists; the fitted weights
+            follow its namespace, device and floating dtype.
+        y : array of shape (n_samples,)
+            Labels of any dtype, two classes or more.
         coef_init : array-like of shape (n_units, n_features), optional
             Initial weights (``n_units`` is 1 for two classes); zeros by default.
         intercept_init : array-like of shape (n_units,), optional
             Initial biases; zeros by default.
+
+        Returns
+        -------
+        self
+            The fitted estimator.
         """
         self._validate_params()
         xp, device = get_namespace(X=X, y=y, coef_init=coef_init, intercept_init=intercept_init)
@@ -319,7 +340,10 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         normalised over the units.
         """
         X, xp = self._checked(X)
-        logits = X @ self.coef_.T + self.intercept_
+        return self._probabilities(X @ self.coef_.T + self.intercept_, xp=xp)
+
+    def _probabilities(self, logits: Array, *, xp: Namespace) -> Array:
+        """:meth:`predict_proba` from the logits (``export_onnx`` traces it)."""
         if self.coef_.shape[0] == 1:
             proba = logistic(logits, xp=xp)
             return xp.concat([1.0 - proba, proba], axis=1)
@@ -329,15 +353,17 @@ class Perceptron(ClassifierMixin, BaseEstimator):
     def predict(self, X: Any) -> Array:
         """Labels, in X's namespace and on X's device (NumPy arrays for non-numeric labels)."""
         X, xp = self._checked(X)
-        logits = X @ self.coef_.T + self.intercept_
+        indices = self._class_indices(X @ self.coef_.T + self.intercept_, xp=xp)
+        return decode(indices, self.classes_, xp=xp)
+
+    def _class_indices(self, logits: Array, *, xp: Namespace) -> Array:
+        """Each sample's index into ``classes_``, from the logits (``export_onnx`` traces it)."""
         if self.coef_.shape[0] == 1:
             with np.errstate(over="ignore"):
                 positive = _tutorial_sigmoid(logits[:, 0], xp=xp) >= self.threshold
-            indices = xp.astype(positive, xp.int32)
-        else:
-            _, device = get_namespace(logits=logits)
-            indices = argmax_rows(logits, xp=xp, device=device)
-        return decode(indices, self.classes_, xp=xp)
+            return xp.astype(positive, xp.int32)
+        _, device = get_namespace(logits=logits)
+        return argmax_rows(logits, xp=xp, device=device)
 
 
 def _tutorial_sigmoid(z: Array, *, xp: Namespace) -> Array:

@@ -1,7 +1,8 @@
 """Plots of fitted estimators (the optional ``plot`` extra: matplotlib).
 
 Both functions work on estimators fitted on any backend: what they draw is read to the host
-once. They return matplotlib objects and draw on ``ax`` when one is given.
+once. They return matplotlib objects and draw on ``ax`` when one is given. Legends never
+cover what is drawn, epoch axes have integer ticks, and titles say what is drawn.
 """
 
 from __future__ import annotations
@@ -29,39 +30,59 @@ def _axes(ax: Any) -> Any:
     return ax
 
 
+def _headroom(ax: Any, fraction: float = 0.3) -> None:
+    """Raise the top of the y axis so that the curves keep out of its top ``fraction``:
+    the legend's place (a curve may start high on the left and end high on the right)."""
+    low, high = ax.get_ylim()
+    ax.set_ylim(low, high + (high - low) * fraction / (1.0 - fraction))
+
+
 def loss_curve(estimator: Any, ax: Any = None) -> Any:
     """The training loss per epoch, and the validation score when early stopping held one out.
 
     For a :class:`~xperceptron.Perceptron`, the misclassified samples per iteration (beside
     its log-loss with ``rule="logistic"``).
 
+    Parameters
+    ----------
+    estimator : a fitted MLPClassifier, MLPRegressor or Perceptron
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure otherwise.
+
     Returns
     -------
     matplotlib.axes.Axes
         The loss axes. The validation score or error count, when drawn, is on a twin axes
-        that shares its x axis (``ax.figure.axes[-1]``).
+        that shares its x axis (``ax.figure.axes[-1]``). The legend sits in a band kept
+        free above the curves.
     """
+    from matplotlib.ticker import MaxNLocator
+
     check_is_fitted(estimator)
     ax = _axes(ax)
     curve, label = estimator.loss_curve_, "training loss"
     second, second_label = getattr(estimator, "validation_scores_", None), "validation score"
+    step = "epoch"
     if hasattr(estimator, "errors_"):  # the Perceptron: its errors, and its loss if any
-        second, second_label = estimator.errors_, "misclassified samples"
+        second, second_label, step = estimator.errors_, "misclassified samples", "iteration"
         if not curve:
             curve, label, second = estimator.errors_, "misclassified samples", None
     epochs = np.arange(1, len(curve) + 1)
     ax.plot(epochs, curve, color="tab:blue", label=label)
-    ax.set_xlabel("epoch")
+    ax.set_xlabel(step)
     ax.set_ylabel("loss" if label == "training loss" else label)
-    ax.set_title(f"{type(estimator).__name__}: {label} per epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    drawn = label if second is None else f"{label} and {second_label}"
+    ax.set_title(f"{type(estimator).__name__}: {drawn} per {step}")
+    _headroom(ax)
+    handles = ax.get_legend_handles_labels()[0]
     if second is not None:
         right = ax.twinx()
         right.plot(epochs[: len(second)], second, color="tab:orange", label=second_label)
         right.set_ylabel(second_label)
-        handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
-        ax.legend(handles=handles, loc="upper right")
-    else:
-        ax.legend(loc="upper right")
+        _headroom(right)
+        handles += right.get_legend_handles_labels()[0]
+    ax.legend(handles=handles, loc="upper center", ncols=len(handles), frameon=False)
     return ax
 
 
@@ -127,8 +148,10 @@ def decision_boundary(
     scatter = ax.scatter(points[:, 0], points[:, 1], c=sample_codes, cmap=cmap, edgecolors="k",
                          vmin=0, vmax=max(classes.size - 1, 1), s=60)  # fmt: skip
     handles, _ = scatter.legend_elements()
-    ax.legend(handles, [str(c) for c in classes], title="class", loc="best")
+    # Outside the axes, to their right: inside, it would hide part of the regions.
+    ax.legend(handles, [str(c) for c in classes], title="class", loc="upper left",
+              bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)  # fmt: skip
     ax.set_xlabel("x1" if names is None else names[0])
     ax.set_ylabel("x2" if names is None else names[1])
-    ax.set_title(f"{type(estimator).__name__}: decision boundary")
+    ax.set_title(f"{type(estimator).__name__}: predicted class and samples")
     return ax
