@@ -83,9 +83,12 @@ def tests(session: nox.Session, backend: str) -> None:
         if missing is not None:
             session.skip(f"{backend} backend skipped: no NVIDIA GPU on this machine ({missing})")
     # The ONNX round trip (ndonnx, onnxruntime) runs once, in the numpy session: an export
-    # from any backend is tested there too, where the other backends are installed.
-    extras = ".[test,onnx]" if backend == "numpy" else ".[test]"
-    _install(session, "-e", extras, TORCH, *BACKENDS[backend].test_packages)
+    # from any backend is tested there too, where the other backends are installed. So do
+    # the Dask tests (NumPy blocks) and dask-ml's wrappers around the estimators, and the
+    # data-parallel tests (two processes over torch.distributed's gloo and over MPI).
+    numpy_only = ["dask-ml"] if backend == "numpy" else []
+    extras = ".[test,onnx,dask,mpi]" if backend == "numpy" else ".[test]"
+    _install(session, "-e", extras, TORCH, *numpy_only, *BACKENDS[backend].test_packages)
     _pytest(session, backend, doctests=backend == "numpy")
 
 

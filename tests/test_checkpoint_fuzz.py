@@ -294,6 +294,7 @@ _OPTIONAL = [
     ("feature_names",),
     ("params", "max_fun"),
     ("params", "loss"),
+    ("params", "distributed"),
     ("fitted", "n_iter_"),
     ("fitted", "shuffle_order"),
 ]

@@ -5,6 +5,7 @@ against the Python array API standard, on NumPy, CuPy, PyTorch, JAX and array-ap
 from __future__ import annotations
 
 from . import datasets, exceptions
+from ._streaming import fit_stream
 from .exceptions import ConvergenceWarning, DataConversionWarning, DivergenceError, NotFittedError
 from .io import load, save
 from .mlp import MLPClassifier, MLPRegressor
@@ -25,6 +26,7 @@ __all__ = [
     "datasets",
     "exceptions",
     "export_onnx",
+    "fit_stream",
     "load",
     "save",
 ]

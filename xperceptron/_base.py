@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Protocol, TypeVar
 import numpy as np
 
 from ._checkpoint_schema import MemberSpec
+from ._dask import computed
 from ._frames import check_feature_names, feature_names, frame_values, is_frame
 from ._namespace import Array, Device, Namespace, get_namespace, is_array, is_sparse, to_numpy
 from ._validation import (
@@ -232,7 +233,9 @@ class ClassifierMixin:
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """Mean accuracy of ``predict(X)`` against ``y`` (subset accuracy for a multilabel
         indicator ``y``), weighted by ``sample_weight`` where given, a Python float."""
-        predicted = to_numpy(self.predict(X))  # type: ignore[attr-defined]
+        # Dask: the lazy predictions and y computed (never X on the client)
+        predicted, y, sample_weight = computed(self.predict(X), y, sample_weight)  # type: ignore[attr-defined]
+        predicted = to_numpy(predicted)
         right = self._right(predicted, y)
         xp, _ = get_namespace(right=right)
         weights = check_sample_weight(

@@ -94,7 +94,16 @@ callbacks : list or None, default=None
     Objects told of each finished epoch, in order, never of a batch: see
     :mod:`xperceptron.callbacks` (``EarlyStopping``, ``ModelCheckpoint``, ``CSVLogger``,
     ``History``, ``StopOnNonFinite``...) and any object with one of its hooks. They are not
-    saved in a checkpoint."""
+    saved in a checkpoint.
+distributed : {None, "torch", "mpi"}, default=None
+    Data-parallel training: each process (started by ``torchrun`` or ``mpiexec``) passes
+    its own shard of the rows to ``fit`` or ``partial_fit``, and the processes train one
+    model together. ``batch_size`` is the global batch, each rank giving a share
+    proportional to its shard; each step sums one flat buffer of gradients over the ranks
+    (torch.distributed's default process group, initialised from the launcher's
+    environment if the script has not; or ``MPI.COMM_WORLD``). Every rank ends with the
+    same model; only rank 0 runs the callbacks and the progress bar. Pass the same int
+    ``random_state`` on every rank. Not with ``early_stopping``."""
 
 _ATTRIBUTES = """\
 coefs_ : list of arrays

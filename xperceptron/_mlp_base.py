@@ -16,6 +16,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ._base import BaseEstimator
+from ._distributed import DataParallel, agreed_hook, check_same, fingerprint, shard_batches
+from ._distributed import prepare as prepare_distributed
 from ._full_batch import train_lbfgs
 from ._mlp_checkpoint import MLPCheckpoints
 from ._mlp_params import MLP_CONSTRAINTS, batch_size, make_optimizer, stop_rule
@@ -31,6 +33,8 @@ from ._sparse import take_rows
 from ._stopping import Progress
 from ._targets import early_stopping_split
 from ._training import (
+    LOCAL,
+    Combiner,
     InMemoryBatches,
     Network,
     Outcome,
@@ -105,6 +109,7 @@ class BaseMLP(RunChecks, MLPCheckpoints, BaseEstimator):
         n_iter_no_change: int = 10,
         max_fun: int = 15000,
         callbacks: Any = None,
+        distributed: str | None = None,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -130,6 +135,7 @@ class BaseMLP(RunChecks, MLPCheckpoints, BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.callbacks = callbacks
+        self.distributed = distributed
 
     def _hidden_sizes(self) -> tuple[int, ...]:
         sizes = self.hidden_layer_sizes
@@ -194,9 +200,12 @@ class BaseMLP(RunChecks, MLPCheckpoints, BaseEstimator):
     def _fit(
         self, X: Any, y: Any, *, incremental: bool, classes: Any = None, sample_weight: Any = None
     ) -> BaseMLP:
-        run = self._prepare(
-            X, y, incremental=incremental, classes=classes, sample_weight=sample_weight
+        prepare = (
+            self._prepare
+            if self.distributed is None
+            else functools.partial(prepare_distributed, self)
         )
+        run = prepare(X, y, incremental=incremental, classes=classes, sample_weight=sample_weight)
         # All checks passed. Training works on copies: the estimator changes at the end, and
         # at each epoch's end only when callbacks are there to see it.
         with self._restored_on_failure():
@@ -205,39 +214,67 @@ class BaseMLP(RunChecks, MLPCheckpoints, BaseEstimator):
 
     def _train(self, run: Run) -> None:
         """Train as ``run`` describes, and publish the result."""
-        incremental = run.incremental
         state = self._start(run)
         run.first_epoch = state.progress.n_iter
-        hooks = CallbackList([*([ProgressBar()] if self.verbose else []), *(self.callbacks or [])])
-        if self.solver == "lbfgs":  # full batch, no held-out split (as scikit-learn)
-            hooks.train_begin(self)
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                outcome, unconverged = train_lbfgs(
-                    state, run.X, run.Y, weights=run.weights, network=self._network(run),
-                    max_iter=self.max_iter,
-                    max_fun=self.max_fun, tol=float(self.tol), xp=run.xp,
-                    on_epoch=self._epoch_hook(hooks, run, self.max_iter) if hooks else None,
-                )  # fmt: skip
-            self._finish(outcome, run, hooks, unconverged)
-            return
+        group = run.group
+        if group is not None:
+            check_same(group, "The initial weights (set the same int random_state on every "
+                       "rank)", fingerprint(state.params))  # fmt: skip
+        # Only rank 0 writes: progress, logs, checkpoints (its callbacks decide for all).
+        mine = [*([ProgressBar()] if self.verbose else []), *(self.callbacks or [])]
+        hooks = CallbackList(mine if group is None or group.rank == 0 else [])
+        # NumPy would warn on overflow once weights blow up; divergence is reported after.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            if self.solver == "lbfgs":  # full batch, no held-out split (as scikit-learn)
+                outcome, unconverged = self._train_lbfgs(run, state, hooks)
+            else:
+                outcome = self._train_stochastic(run, state, hooks)
+                stopped = outcome.stopped or run.incremental
+                unconverged = None if stopped else _MAX_ITER.format(self.max_iter)
+        self._finish(outcome, run, hooks, unconverged)
+
+    def _train_lbfgs(
+        self, run: Run, state: TrainingState, hooks: CallbackList
+    ) -> tuple[Outcome, str | None]:
+        hooks.train_begin(self)
+        group, combine = run.group, self._combiner(run)
+        on_epoch = self._epoch_hook(hooks, run, self.max_iter) if hooks else None
+        return train_lbfgs(
+            state, run.X, run.Y, weights=run.weights, network=self._network(run),
+            max_iter=self.max_iter, max_fun=self.max_fun, tol=float(self.tol), xp=run.xp,
+            on_epoch=on_epoch if group is None else agreed_hook(group, on_epoch),
+            combine=combine,
+        )  # fmt: skip
+
+    def _train_stochastic(self, run: Run, state: TrainingState, hooks: CallbackList) -> Outcome:
         X_train, Y_train, weights, validate = self._hold_out(run, state.rng)
         hooks.train_begin(self)
-        xp, in_place = run.xp, is_writeable(state.params[0])
-        n_epochs = 1 if incremental else self.max_iter
-        batches = InMemoryBatches(
-            X_train, Y_train, batch_size(self, X_train.shape[0]), shuffle=self.shuffle, xp=xp,
-            device=run.device, weights=weights,
-        )  # fmt: skip
-        # NumPy would warn on overflow once weights blow up; divergence is reported below.
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            outcome = train(
-                state, step=self._step(run, in_place), batches=batches, rule=stop_rule(self),
-                n_epochs=n_epochs, in_place=in_place, xp=xp, validate=validate,
-                on_epoch=self._epoch_hook(hooks, run, n_epochs) if hooks else None,
-                log=hooks.log if self.verbose else None,
+        xp, in_place, group = run.xp, is_writeable(state.params[0]), run.group
+        n_epochs = 1 if run.incremental else self.max_iter
+        on_epoch = self._epoch_hook(hooks, run, n_epochs) if hooks else None
+        if group is None:
+            batches: Any = run.batches or InMemoryBatches(
+                X_train, Y_train, batch_size(self, X_train.shape[0]), shuffle=self.shuffle,
+                xp=xp, device=run.device, weights=weights,
             )  # fmt: skip
-        unconverged = None if outcome.stopped or incremental else _MAX_ITER.format(self.max_iter)
-        self._finish(outcome, run, hooks, unconverged)
+            step = self._step(run, in_place)
+        else:
+            batches = shard_batches(
+                group, X_train, Y_train, weights, functools.partial(batch_size, self),
+                shuffle=self.shuffle, xp=xp, device=run.device,
+            )  # fmt: skip
+            step = make_step(self._network(run), self._optimizer(), combine=self._combiner(run),
+                             in_place=in_place, xp=xp)  # fmt: skip
+            on_epoch = agreed_hook(group, on_epoch)
+        return train(
+            state, step=step, batches=batches, rule=stop_rule(self), n_epochs=n_epochs,
+            in_place=in_place, xp=xp, validate=validate, on_epoch=on_epoch,
+            log=hooks.log if self.verbose and hooks else None,
+        )  # fmt: skip
+
+    @staticmethod
+    def _combiner(run: Run) -> Combiner:
+        return LOCAL if run.group is None else DataParallel(run.group, run.xp)
 
     def _solver(self) -> tuple[Any, ...]:
         """The hyperparameters that make the optimizer, hashable (they key the step cache)."""

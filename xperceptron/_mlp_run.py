@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ._dask import is_dask, prepare_dask
 from ._frames import check_feature_names, feature_names
 from ._namespace import Array, Device, Namespace, get_namespace, is_array
 from ._validation import check_features, check_same_namespace, check_sample_weight, check_X
@@ -30,6 +31,8 @@ class Run:
     reuse: bool  # continue from the fitted state
     incremental: bool  # partial_fit: one epoch, the optimizer state kept
     weights: Array | None = None  # sample weights, one a row of X
+    group: Any = None  # the processes of a data-parallel run (xperceptron._distributed)
+    batches: Any = None  # a stream's batch source (xperceptron._streaming); None: in memory
     first_epoch: int = 0  # epochs run before this call (n_iter_ counts this call's only)
 
 
@@ -49,6 +52,10 @@ class RunChecks:
         self, X: Any, y: Any, *, incremental: bool, classes: Any, sample_weight: Any
     ) -> Run:
         """Every check of a fit, before anything changes."""
+        if is_dask(X, y, sample_weight):  # never trained lazily: streamed block by block
+            run: Run = prepare_dask(self, X, y, incremental=incremental, classes=classes,
+                                    sample_weight=sample_weight)  # fmt: skip
+            return run
         self._validate_params()
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True.")

@@ -7,7 +7,7 @@ returns; this module runs it. Three seams, each replaceable alone:
   gathers rows of arrays on the device; a stream of chunks is another source);
 - **how a batch's gradients are combined** before the update, and the epoch's figures before
   they are read: a :class:`Combiner` (:data:`LOCAL` is the identity; an all-reduce across
-  processes is another);
+  processes, :mod:`xperceptron._distributed`, is another);
 - **how the epoch's figures set the learning rate and decide stopping**: the pure functions
   of :mod:`xperceptron._stopping` (``record_epoch``, ``next_epoch``).
 
@@ -23,8 +23,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple, Protocol
 
-from ._namespace import Array, Device, Namespace, compile_step, index_array, is_array
-from ._sparse import row_slice, take_rows
+from ._batches import InMemoryBatches
+from ._namespace import Array, Namespace, compile_step, is_array
 from ._stopping import Progress, StopRule, explain, next_epoch, record_epoch
 from .initializers import HostRandom
 from .network import value_and_grad
@@ -58,75 +58,29 @@ class BatchSource(Protocol):
         ...
 
 
-class InMemoryBatches:
-    """Mini-batches of arrays held on the device: consecutive slices, or with ``shuffle``
-    rows gathered in an order drawn on the host once per epoch and moved once (no shuffled
-    copy of the data set is made). On JAX each gather is one compiled call.
+class Combiner(Protocol):
+    """How one process's batch joins the others' (nothing to join in a single process).
 
-    The order is scikit-learn's: each epoch permutes the previous epoch's order
-    (:meth:`HostRandom.shuffled`), and the batches are its consecutive slices, the last one
-    partial. With ``weights`` (shape ``(n_samples,)``) each batch carries its rows' weights.
+    With a combiner other than :data:`LOCAL`, each step sums one flat buffer over the
+    processes: every process's gradient sum, its count of samples (or total weight), rows
+    and loss. Every process then takes the same step, that of the global batch, and adds
+    the same global figure to the epoch's total.
     """
 
-    def __init__(
-        self,
-        X: Array,
-        Y: Array,
-        batch_size: int,
-        *,
-        shuffle: bool,
-        xp: Namespace,
-        device: Device,
-        weights: Array | None = None,
-    ) -> None:
-        self.arrays = (X, Y) if weights is None else (X, Y, weights)
-        self.batch_size, self.shuffle = batch_size, shuffle
-        self.n_samples = int(X.shape[0])
-        self._xp, self._device = xp, device
-        self._gather = compile_step(_gather, xp=xp, static_argnames=("xp",))
-
-    def epoch(self, rng: HostRandom) -> Iterator[tuple[Array, ...]]:
-        xp, arrays, n, size = self._xp, self.arrays, self.n_samples, self.batch_size
-        if not self.shuffle:
-            for start in range(0, n, size):
-                yield tuple(row_slice(a, start, start + size) for a in arrays)
-            return
-        order = rng.shuffled(n)
-        n_full = n // size
-        # The full batches' rows as one (n_full, batch_size) array, the rest apart.
-        full = index_array(order[: n_full * size].reshape(n_full, size), xp, self._device)
-        for i in range(n_full):
-            yield self._gather(arrays, full, i, xp=xp)
-        if n_full * size < n:
-            rows = index_array(order[n_full * size :], xp, self._device)
-            yield tuple(take_rows(a, rows, xp=xp) for a in arrays)
-
-
-def _gather(
-    arrays: tuple[Array, ...], batches: Array, i: int, *, xp: Namespace
-) -> tuple[Array, ...]:
-    """The rows of batch ``i`` of each array (``batches[i]`` lists them)."""
-    rows = batches[i, ...]
-    return tuple(take_rows(a, rows, xp=xp) for a in arrays)
-
-
-class Combiner(Protocol):
-    """How one process's figures join the others' (the identity in a single process)."""
-
-    def gradients(self, grads: list[Array], n_batch: int) -> list[Array]:
-        """The gradients of the global batch from this process's mean over ``n_batch``."""
+    def sum(self, buffer: Array) -> Array:
+        """``buffer`` (1-D) summed element-wise over every process: one all-reduce."""
         ...
 
     def mean(self, total: Array, n_samples: int) -> float:
-        """``total / n_samples`` over every process, read to the host (the epoch's one read)."""
+        """``total / n_samples``, read to the host (the epoch's one read)."""
         ...
 
 
 class _Local:
     """A single process: nothing to combine."""
 
-    def gradients(self, grads: list[Array], n_batch: int) -> list[Array]:
-        return grads
+    def sum(self, buffer: Array) -> Array:
+        return buffer
 
     def mean(self, total: Array, n_samples: int) -> float:
         return float(total) / n_samples
@@ -200,16 +154,77 @@ def make_step(
             xp=xp,
             **options,
         )
-        steps = combine.gradients([g for pair in grads for g in pair], X.shape[0])
+        steps = [g for pair in grads for g in pair]
         if step_scale is None:
             steps, state = optimizer.update(steps, state, learning_rate, xp=xp, in_place=in_place)
         total = total + loss * X.shape[0]
         return apply_updates(params, steps, in_place=in_place), state, total
 
+    def combined_step(
+        params: list[Array],
+        state: Any,
+        X: Array,
+        Y: Array,
+        learning_rate: float,
+        total: Array,
+        weights: Array | None = None,
+    ) -> tuple[list[Array], Any, Array]:
+        scale = 1.0 if step_scale is None else step_scale(learning_rate)
+        steps, loss = global_gradients(
+            network, params, X, Y, weights, combine=combine, scale=scale, xp=xp
+        )
+        if step_scale is None:
+            steps, state = optimizer.update(steps, state, learning_rate, xp=xp, in_place=in_place)
+        return apply_updates(params, steps, in_place=in_place), state, total + loss
+
     if combine is not LOCAL:
-        return Step(step)
+        return Step(combined_step)
     compiled = compile_step(step, xp=xp, donate_argnums=(0, 1))
     return Step(compiled, consumes=compiled is not step)
+
+
+def global_gradients(
+    network: Network,
+    params: list[Array],
+    X: Array,
+    Y: Array,
+    weights: Array | None,
+    *,
+    combine: Combiner,
+    scale: float,
+    xp: Namespace,
+) -> tuple[list[Array], Array]:
+    """The gradients (times ``scale``) of the global batch, every process's rows of the step
+    together, and that batch's loss times its rows: what one process training on it would
+    compute. One all-reduce of one flat buffer: the gradient sums, the count (rows, or
+    their total weight), the rows and the loss sum; the L2 term is added once, after."""
+    n = X.shape[0]
+    zero = xp.zeros_like(params[-1][0])  # a 0-d array of the parameters' dtype and device
+    if n:
+        loss, grads = value_and_grad(
+            pairs_of(params), X, Y, activation=network.activation,
+            out_activation=network.out_activation, scale=scale, sample_weight=weights, xp=xp,
+        )  # fmt: skip
+        count = xp.sum(weights) if weights is not None else zero + float(n)
+        flat = [xp.reshape(g * count, (-1,)) for pair in grads for g in pair]
+    else:  # this process has no rows at this step: it adds nothing
+        loss, count, flat = zero, zero, [xp.reshape(xp.zeros_like(p), (-1,)) for p in params]
+    figures = xp.stack([count, zero + float(n), loss * count])
+    summed = combine.sum(xp.concat([*flat, figures]))
+    count, rows, loss_sum = summed[-3], summed[-2], summed[-1]
+    positive = count > 0
+    inverse = xp.where(positive, 1.0 / xp.where(positive, count, 1.0), 0.0)
+    steps, start = [], 0
+    for i, p in enumerate(params):
+        size = math.prod(p.shape)
+        g = xp.reshape(summed[start : start + size], p.shape) * inverse
+        if i % 2 == 0 and network.alpha:  # a weight matrix: the L2 term, once
+            g = g + (scale * network.alpha) * inverse * p
+        steps.append(g)
+        start += size
+    squares = sum(xp.sum(W * W) for W in params[::2]) if network.alpha else 0.0
+    batch_loss = loss_sum * inverse + (0.5 * network.alpha) * inverse * squares
+    return steps, rows * batch_loss
 
 
 def run_epoch(

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ._base import ClassifierMixin, RegressorMixin, available_if, checkpointable
+from ._dask import computed, lazy_on_dask
 from ._docstrings import shared_sections
 from ._labels import decode
 from ._mlp_base import BaseMLP
@@ -169,6 +170,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         """One logistic unit for one or two classes (not a one-label multilabel model)."""
         return bool(logits.shape[1] == 1 and self.classes_.shape[0] <= 2)
 
+    @lazy_on_dask
     def predict_proba(self, X: Any) -> Array:
         """Probabilities of shape ``(n_samples, n_classes)``; rows sum to 1 (not multilabel)."""
         logits, xp = self._forward_checked(X)
@@ -185,6 +187,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             else positive
         )
 
+    @lazy_on_dask
     def predict_log_proba(self, X: Any) -> Array:
         """Logarithms of :meth:`predict_proba`, computed stably from the logits (so that
         they stay finite and exact where the probabilities saturate to 0 or 1)."""
@@ -195,6 +198,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             return xp.concat([log_logistic(-logits, xp=xp), log_logistic(logits, xp=xp)], axis=1)
         return log_logistic(logits, xp=xp)
 
+    @lazy_on_dask
     def predict(self, X: Any) -> Array:
         """Labels in X's namespace and on its device (an int indicator for multilabel)."""
         logits, xp = self._forward_checked(X)
@@ -292,6 +296,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         n_iter_no_change: int = 10,
         max_fun: int = 15000,
         callbacks: Any = None,
+        distributed: str | None = None,
     ) -> None:
         super().__init__(
             hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
@@ -301,7 +306,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
-            callbacks=callbacks,
+            callbacks=callbacks, distributed=distributed,
         )  # fmt: skip
         self.loss = loss
 
@@ -352,6 +357,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         self._fit(X, y, incremental=True, sample_weight=sample_weight)
         return self
 
+    @lazy_on_dask
     def predict(self, X: Any) -> Array:
         """Predictions of shape ``(n_samples,)`` (or ``(n_samples, n_targets)``): positive
         means ``exp(z)`` with ``loss="poisson"``."""
@@ -366,7 +372,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """The coefficient of determination R² (averaged over targets, weighted by
         ``sample_weight`` where given), a Python float."""
-        predicted = self.predict(X)
+        # Dask: the lazy predictions and y computed (never X on the client)
+        predicted, y, sample_weight = computed(self.predict(X), y, sample_weight)
         xp, device = get_namespace(predicted=predicted)
         Y = regression_targets(y, predicted, xp=xp, device=device)
         weights = check_sample_weight(

@@ -1,0 +1,112 @@
+"""The data-parallel test cases, shared by the ranks (tests/distributed_worker.py) and the
+test that compares them with one process (tests/test_distributed.py).
+
+Two ranks, equal shards of ``N`` rows each, a global batch ``B`` divisible by 2: step ``k``
+of the run holds rank 0's ``k``-th slice of ``B / 2`` rows, then rank 1's. One process
+given the rows in that order (:func:`interleaved`) takes the very same steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from xperceptron import MLPClassifier, MLPRegressor
+
+RANKS = 2
+N = 45  # rows a rank: not a multiple of the slices, so the last step is partial
+
+
+@dataclass(frozen=True)
+class Case:
+    task: str  # binary, multiclass, multilabel, regression
+    params: dict[str, Any] = field(default_factory=dict)
+    calls: int = 1  # partial_fit calls (0: one fit)
+    weighted: bool = False
+    tweak: str = ""  # a rank's data made special: "missing_class", "nan_on_rank_1"
+    namespace: str = "numpy"  # the ranks' arrays: numpy, torch or jax (float64)
+
+    def estimator(self, **extra: Any) -> Any:
+        cls = MLPRegressor if self.task == "regression" else MLPClassifier
+        common = {"hidden_layer_sizes": (6,), "max_iter": 5, "batch_size": 16, "tol": 0.0,
+                  "n_iter_no_change": 1000, "random_state": 0, "shuffle": False,
+                  "alpha": 0.01, "learning_rate_init": 0.01}  # fmt: skip
+        return cls(**(common | self.params | extra))
+
+    def train(self, est: Any, X: Any, y: Any, weights: Any) -> None:
+        if not self.calls:
+            est.fit(X, y, sample_weight=weights)
+            return
+        extra = {"classes": np.arange(3)} if self.task == "multiclass" else {}
+        for _ in range(self.calls):
+            est.partial_fit(X, y, sample_weight=weights, **extra)
+
+
+CASES: dict[str, Case] = {
+    "binary-adam": Case("binary", {"solver": "adam"}, calls=0),
+    "multiclass-sgd": Case("multiclass", {"solver": "sgd", "momentum": 0.9}, calls=0),
+    "multilabel-adam": Case("multilabel", {"solver": "adam"}, calls=0),
+    "regression-sgd-weighted": Case("regression", {"solver": "sgd"}, calls=0, weighted=True),
+    "multiclass-lbfgs": Case("multiclass", {"solver": "lbfgs", "max_iter": 15}, calls=0),
+    "regression-lbfgs-weighted": Case(
+        "regression", {"solver": "lbfgs", "max_iter": 15}, calls=0, weighted=True
+    ),
+    "multiclass-partial_fit": Case("multiclass", {"solver": "sgd"}, calls=3),
+    "torch-tensors": Case("multiclass", {"solver": "adam"}, calls=0, namespace="torch"),
+    "jax-arrays": Case("regression", {"solver": "sgd"}, calls=0, namespace="jax"),
+    "missing-class": Case("multiclass", {"solver": "adam"}, calls=0, tweak="missing_class"),
+    "nan-on-rank-1": Case("binary", {"solver": "adam"}, calls=0, tweak="nan_on_rank_1"),
+    "unseeded": Case("binary", {"solver": "adam", "random_state": None}, calls=0),
+}
+
+
+def data(case: Case) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Every rank's rows, rank 0's first: ``X``, ``y``, sample weights."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(RANKS * N, 4))
+    scores = X @ rng.normal(size=(4, 3))
+    y = {
+        "binary": (scores[:, 0] > 0).astype(np.int64),
+        "multiclass": np.argmax(scores, axis=1),
+        "multilabel": (scores > 0).astype(np.int64),
+        "regression": scores[:, 0],
+    }[case.task]
+    if case.tweak == "missing_class":  # rank 1 has no row of class 2
+        y[N:] = np.where(y[N:] == 2, 0, y[N:])
+    weights = rng.uniform(0.0, 2.0, size=RANKS * N) if case.weighted else None
+    return X, y, weights
+
+
+def shard(case: Case, rank: int) -> tuple[Any, Any, Any]:
+    """Rank ``rank``'s rows, as arrays of the case's namespace."""
+    X, y, weights = data(case)
+    rows = slice(rank * N, (rank + 1) * N)
+    X = X[rows].copy()
+    if case.tweak == "nan_on_rank_1" and rank == 1:
+        X[3, 1] = np.nan
+    arrays = (X, y[rows], None if weights is None else weights[rows])
+    if case.namespace == "torch":
+        import torch
+
+        return tuple(None if a is None else torch.asarray(a) for a in arrays)
+    if case.namespace == "jax":
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+        return tuple(None if a is None else jax.numpy.asarray(a) for a in arrays)
+    return arrays
+
+
+def interleaved(case: Case, global_batch: int) -> tuple[np.ndarray, np.ndarray, Any]:
+    """The rows in the order one process must take them to step as the ranks do."""
+    local = global_batch // RANKS
+    order = [r * N + i for start in range(0, N, local) for r in range(RANKS)
+             for i in range(start, min(start + local, N))]  # fmt: skip
+    X, y, weights = data(case)
+    return X[order], y[order], None if weights is None else weights[order]
+
+
+Trainer = Callable[[Any, Any, Any, Any], None]

@@ -1,0 +1,140 @@
+"""Data-parallel training (issue 15, item 1): two CPU processes, over torch.distributed (gloo,
+started by torchrun) and over MPI (mpiexec, where mpi4py and an MPI are installed), each
+with its shard, give what one process gives on the rows in step order, and agree with each
+other bit for bit. Refusals on one rank reach every rank, so none waits forever.
+
+The processes run with one BLAS/OpenMP thread each, and under a timeout: a hang fails.
+Run on the NumPy backend's session (the processes train NumPy shards).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import BACKENDS
+from distributed_cases import CASES, RANKS, N, interleaved
+
+from xperceptron import MLPClassifier, MLPRegressor
+
+HERE = Path(__file__).parent
+WORKER = HERE / "distributed_worker.py"
+TIMEOUT = 240  # seconds for a whole two-process run (a hang fails the test)
+_SELECTED = any(b.id == "numpy" for b in BACKENDS)
+_SKIP = pytest.mark.skip(reason="numpy backend not selected")
+
+
+def _mpiexec() -> str | None:
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        return None
+    beside = Path(sys.executable).parent / "mpiexec"  # pip's mpich puts it in the venv
+    return str(beside) if beside.exists() else shutil.which("mpiexec")
+
+
+def _engines() -> list:
+    torch_ok = pytest.importorskip("torch").distributed.is_available()
+    engines = [pytest.param("torch", marks=[] if torch_ok else [pytest.mark.skip])]
+    if _mpiexec() is not None:
+        engines.append(pytest.param("mpi"))
+    return [pytest.param(*e.values, marks=[*e.marks, _SKIP]) for e in engines] if not _SELECTED \
+        else engines  # fmt: skip
+
+
+ENGINES = _engines()
+
+
+def _launch(engine: str, case: str, out: Path) -> list[dict]:
+    env = os.environ | {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+                        "MKL_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}  # fmt: skip
+    env = {k: v for k, v in env.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
+    if engine == "torch":
+        command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                   "--nproc-per-node", str(RANKS), str(WORKER), case, str(out)]  # fmt: skip
+    else:
+        command = [_mpiexec(), "-n", str(RANKS), sys.executable, str(WORKER), case, str(out),
+                   "--engine", "mpi"]  # fmt: skip
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    files = sorted(out.glob("rank*.json"))
+    report = f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    assert len(files) == RANKS, report
+    assert result.returncode == 0, report  # every rank ended cleanly
+    return [json.loads(f.read_text()) for f in files]
+
+
+def _single_process(case_name: str):
+    case = CASES[case_name]
+    est = case.estimator()
+    X, y, weights = interleaved(case, est.batch_size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        case.train(est, X, y, weights)
+    return est
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    "case",
+    ["binary-adam", "multiclass-sgd", "multilabel-adam", "regression-sgd-weighted",
+     "multiclass-lbfgs", "regression-lbfgs-weighted", "multiclass-partial_fit",
+     "missing-class", "torch-tensors", "jax-arrays"],
+)  # fmt: skip
+def test_two_ranks_train_as_one_process_on_the_rows_in_step_order(engine, case, tmp_path):
+    if CASES[case].namespace != "numpy":
+        pytest.importorskip(CASES[case].namespace)
+    ranks = _launch(engine, case, tmp_path)
+    assert all("error" not in r for r in ranks), ranks
+    assert ranks[0]["params"] == ranks[1]["params"]  # bit for bit
+    assert ranks[0]["loss_curve"] == ranks[1]["loss_curve"]
+    one = _single_process(case)
+    for ours, theirs in zip(ranks[0]["params"], one.coefs_ + one.intercepts_, strict=True):
+        # float64; the sums add the ranks' rows in another order (a few ulps a step)
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ranks[0]["loss_curve"], one.loss_curve_, rtol=1e-12)
+    assert ranks[0]["n_iter"] == one.n_iter_
+    assert ranks[0]["t"] == one.t_
+    assert (
+        ranks[0]["classes"]
+        == ranks[1]["classes"]
+        == np.asarray(getattr(one, "classes_", [])).tolist()
+    )
+    if case == "missing-class":  # rank 1 saw no row of class 2: it still has its unit
+        assert ranks[1]["classes"] == [0, 1, 2]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_refusal_on_one_rank_reaches_every_rank(engine, tmp_path):
+    rank0, rank1 = _launch(engine, "nan-on-rank-1", tmp_path)
+    assert rank1["error"].startswith("ValueError: X contains NaN or infinity")
+    assert rank0["error"].startswith("RuntimeError: rank 1 of 2 refused its data: ValueError")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_different_initial_weights_are_refused_on_every_rank(engine, tmp_path):
+    ranks = _launch(engine, "unseeded", tmp_path)  # random_state=None: each rank draws its own
+    for rank in ranks:
+        assert "The initial weights (set the same int random_state on every rank) differs " \
+            "across ranks" in rank["error"]  # fmt: skip
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_what_cannot_run_distributed_is_refused_before_anything_starts(cls, monkeypatch):
+    X, y = np.zeros((N, 4)), np.arange(N) % 2
+    with pytest.raises(ValueError, match="early_stopping=True is not supported with distributed"):
+        cls(distributed="torch", early_stopping=True).fit(X, y)
+    with pytest.raises(ValueError, match="distributed must be"):
+        cls(distributed="nccl").fit(X, y)
+    for name in ("RANK", "WORLD_SIZE"):
+        monkeypatch.delenv(name, raising=False)
+    torch = pytest.importorskip("torch")
+    if not torch.distributed.is_initialized():
+        with pytest.raises(RuntimeError, match="start the script with torchrun"):
+            cls(distributed="torch").fit(X, y)
