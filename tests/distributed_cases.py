@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from task_data import task_data
 
 from xperceptron import MLPClassifier, MLPRegressor
 
@@ -37,6 +38,9 @@ class Case:
         return cls(**(common | self.params | extra))
 
     def train(self, est: Any, X: Any, y: Any, weights: Any) -> None:
+        if self.tweak == "warm_start":  # a second fit goes on from the first
+            est.fit(X, y, sample_weight=weights)
+            est.set_params(warm_start=True)
         if not self.calls:
             est.fit(X, y, sample_weight=weights)
             return
@@ -60,21 +64,53 @@ CASES: dict[str, Case] = {
     "missing-class": Case("multiclass", {"solver": "adam"}, calls=0, tweak="missing_class"),
     "nan-on-rank-1": Case("binary", {"solver": "adam"}, calls=0, tweak="nan_on_rank_1"),
     "unseeded": Case("binary", {"solver": "adam", "random_state": None}, calls=0),
+    # What one rank does alone must reach the others (tests/distributed_worker.py applies
+    # the rank-dependent part of each tweak).
+    "callback-fails": Case("binary", {"solver": "adam"}, calls=0, tweak="callback_fails"),
+    "restore-best-weights": Case(
+        "binary",
+        {"solver": "adam", "max_iter": 40, "learning_rate_init": 0.3},
+        calls=0,
+        tweak="restore_best",
+    ),
+    "batch-differs": Case("binary", {"solver": "adam"}, calls=0, tweak="batch_differs"),
+    "no-y-on-rank-1": Case("binary", {"solver": "adam"}, calls=0, tweak="no_y_on_rank_1"),
+    "zero-weights-on-rank-1": Case(
+        "regression", {"solver": "sgd"}, calls=0, weighted=True, tweak="zero_weights_on_rank_1"
+    ),
+    "warm-start-missing-class": Case("multiclass", {"solver": "adam"}, calls=0, tweak="warm_start"),
+    # Each rank holds out its own rows; the score is of them all together.
+    "early-stopping-classifier": Case(
+        "multiclass",
+        {
+            "solver": "adam",
+            "early_stopping": True,
+            "max_iter": 30,
+            "n_iter_no_change": 3,
+            "tol": 1e-3,
+            "learning_rate_init": 0.05,
+        },
+        calls=0,
+        weighted=True,
+    ),
+    "early-stopping-regressor": Case(
+        "regression",
+        {
+            "solver": "sgd",
+            "early_stopping": True,
+            "max_iter": 30,
+            "n_iter_no_change": 3,
+            "tol": 1e-3,
+        },
+        calls=0,
+    ),
 }
 
 
 def data(case: Case) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Every rank's rows, rank 0's first: ``X``, ``y``, sample weights."""
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(RANKS * N, 4))
-    scores = X @ rng.normal(size=(4, 3))
-    y = {
-        "binary": (scores[:, 0] > 0).astype(np.int64),
-        "multiclass": np.argmax(scores, axis=1),
-        "multilabel": (scores > 0).astype(np.int64),
-        "regression": scores[:, 0],
-    }[case.task]
-    if case.tweak == "missing_class":  # rank 1 has no row of class 2
+    X, y, rng = task_data(case.task, RANKS * N)
+    if case.tweak in ("missing_class", "warm_start"):  # rank 1 has no row of class 2
         y[N:] = np.where(y[N:] == 2, 0, y[N:])
     weights = rng.uniform(0.0, 2.0, size=RANKS * N) if case.weighted else None
     return X, y, weights
@@ -88,6 +124,8 @@ def shard(case: Case, rank: int) -> tuple[Any, Any, Any]:
     if case.tweak == "nan_on_rank_1" and rank == 1:
         X[3, 1] = np.nan
     arrays = (X, y[rows], None if weights is None else weights[rows])
+    if case.tweak == "zero_weights_on_rank_1" and rank == 1:
+        arrays = (X, y[rows], np.zeros(N))
     if case.namespace == "torch":
         import torch
 

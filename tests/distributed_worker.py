@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from distributed_cases import CASES, shard
 
 from xperceptron._namespace import to_numpy
+from xperceptron.callbacks import CSVLogger, EarlyStopping
 
 
 def _rank(engine: str) -> int:
@@ -40,6 +41,14 @@ def main() -> None:
     case = CASES[args.case]
     est = case.estimator(distributed=args.engine)
     X, y, weights = shard(case, rank)
+    if case.tweak == "callback_fails":  # rank 0 runs the callbacks: its error must spread
+        est.set_params(callbacks=[CSVLogger("/nonexistent-folder/log.csv")])
+    elif case.tweak == "restore_best":  # rank 0's callback sets the weights of every rank
+        est.set_params(callbacks=[EarlyStopping(patience=2, restore_best_weights=True)])
+    elif case.tweak == "batch_differs" and rank == 1:
+        est.set_params(batch_size=8)
+    elif case.tweak == "no_y_on_rank_1" and rank == 1:
+        y = None
     result: dict = {"rank": rank}
     try:
         with warnings.catch_warnings():
@@ -54,6 +63,7 @@ def main() -> None:
             "n_iter": est.n_iter_,
             "t": est.t_,
             "classes": np.asarray(getattr(est, "classes_", [])).tolist(),
+            "validation_scores": est.validation_scores_,
         }
     Path(args.out, f"rank{rank}.json").write_text(json.dumps(result))
 

@@ -319,7 +319,10 @@ def test_mlp_options_with_the_perceptron_are_refused(capsys, options, flags):
 @pytest.mark.parametrize("data", ["iris", "and"])
 def test_target_with_built_in_data_is_refused(capsys, data):
     line = _refused(capsys, "train", "--data", data, "--target", "0")
-    assert f"--target names a column of a CSV file; --data {data} is built in" in line
+    assert (
+        f"--target names a column of a CSV file, but --data is the built-in data set {data!r}"
+        in line
+    )
 
 
 @pytest.mark.parametrize("value", ["0", "1", "-0.5", "1.5", "nan", "half"])

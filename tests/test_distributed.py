@@ -23,6 +23,7 @@ from conftest import BACKENDS
 from distributed_cases import CASES, RANKS, N, interleaved
 
 from xperceptron import MLPClassifier, MLPRegressor
+from xperceptron._namespace import to_numpy
 
 HERE = Path(__file__).parent
 WORKER = HERE / "distributed_worker.py"
@@ -128,8 +129,6 @@ def test_different_initial_weights_are_refused_on_every_rank(engine, tmp_path):
 @pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
 def test_what_cannot_run_distributed_is_refused_before_anything_starts(cls, monkeypatch):
     X, y = np.zeros((N, 4)), np.arange(N) % 2
-    with pytest.raises(ValueError, match="early_stopping=True is not supported with distributed"):
-        cls(distributed="torch", early_stopping=True).fit(X, y)
     with pytest.raises(ValueError, match="distributed must be"):
         cls(distributed="nccl").fit(X, y)
     for name in ("RANK", "WORLD_SIZE"):
@@ -138,3 +137,96 @@ def test_what_cannot_run_distributed_is_refused_before_anything_starts(cls, monk
     if not torch.distributed.is_initialized():
         with pytest.raises(RuntimeError, match="start the script with torchrun"):
             cls(distributed="torch").fit(X, y)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("case", ["early-stopping-classifier", "early-stopping-regressor"])
+def test_early_stopping_scores_every_ranks_held_out_rows(engine, case, tmp_path):
+    ranks = _launch(engine, case, tmp_path)
+    assert all("error" not in r for r in ranks), ranks
+    assert ranks[0]["params"] == ranks[1]["params"]
+    scores = ranks[0]["validation_scores"]
+    assert scores == ranks[1]["validation_scores"]  # one global score, every epoch
+    assert len(scores) == ranks[0]["n_iter"] < 30  # it stopped early, on every rank alike
+    assert all(np.isfinite(scores))
+
+
+@pytest.mark.parametrize("task", ["multiclass", "multilabel", "regression", "offset"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_validation_figures_of_parts_add_up_to_the_score_of_the_whole(backend, task, weighted):
+    # "offset": targets far from 0 (1e4 + noise), where a one-pass sum of squares would
+    # cancel in float32; the two passes keep R² to the dtype's precision.
+    from xperceptron._targets import (
+        accuracy,
+        mean_figures,
+        r2,
+        score_of_figures,
+        spread_figures,  # fmt: skip
+        validation_figures,
+    )
+
+    rng = np.random.default_rng(0)
+    n, k = 30, 3
+    output = rng.normal(size=(n, k))
+    Y = {"multiclass": np.eye(k)[rng.integers(0, k, n)], "multilabel": rng.integers(0, 2, (n, k)),
+         "regression": output + rng.normal(size=(n, k)),
+         "offset": 1e4 + output + rng.normal(size=(n, k))}[task].astype(float)  # fmt: skip
+    if task == "offset":
+        output = output + 1e4
+    out_activation = {"multiclass": "softmax", "multilabel": "logistic"}.get(task, "identity")
+    if task == "multilabel":
+        output = 1 / (1 + np.exp(-output))
+    weights = rng.uniform(0, 2, n) if weighted else None
+    xp = backend.xp
+    P, T = backend.asarray(output), backend.asarray(Y)
+    w = None if weights is None else backend.asarray(weights)
+    parts = [slice(0, 11), slice(11, n)]
+
+    def part(rows):
+        return T[rows, ...], None if w is None else w[rows]
+
+    summed = sum(validation_figures(P[rows, ...], part(rows)[0], out_activation=out_activation,
+                                    xp=xp, weights=part(rows)[1]) for rows in parts)  # fmt: skip
+    total = None
+    if out_activation == "identity":
+        means = sum(mean_figures(part(rows)[0], xp=xp, weights=part(rows)[1]) for rows in parts)
+        total = sum(spread_figures(part(rows)[0], means, xp=xp, weights=part(rows)[1])
+                    for rows in parts)  # fmt: skip
+    score = float(score_of_figures(summed, out_activation=out_activation, xp=xp, total=total))
+    whole = (r2(T, P, xp=xp, weights=w) if out_activation == "identity"
+             else accuracy(P, T, out_activation=out_activation, xp=xp, weights=w))  # fmt: skip
+    expected = r2(Y, output, xp=np, weights=weights) if out_activation == "identity" else whole
+    eps = float(np.finfo(to_numpy(P).dtype).eps)
+    assert score == pytest.approx(float(whole), rel=1e2 * eps, abs=1e2 * eps)
+    # and the float64 R² (the offset data's is about 0.5: a one-pass float32 sum gives 0)
+    assert score == pytest.approx(float(expected), abs=1e3 * eps if task == "offset" else 1e-2)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    ("case", "on_rank_0", "on_rank_1"),
+    [
+        ("callback-fails", "FileNotFoundError", "RuntimeError: a callback failed on rank 0"),
+        ("batch-differs", "ValueError: The estimator's parameters", "ValueError: The estimator"),
+        ("no-y-on-rank-1", "RuntimeError: rank 1 of 2 refused its data", "ValueError"),
+    ],
+)
+def test_what_one_rank_meets_every_rank_meets(engine, case, on_rank_0, on_rank_1, tmp_path):
+    rank0, rank1 = _launch(engine, case, tmp_path)  # and neither waits forever
+    assert rank0.get("error", "").startswith(on_rank_0), rank0
+    assert rank1.get("error", "").startswith(on_rank_1), rank1
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    "case", ["restore-best-weights", "zero-weights-on-rank-1", "warm-start-missing-class"]
+)
+def test_every_rank_ends_with_the_same_model(engine, case, tmp_path):
+    # rank 0's callback restores its best weights; a shard may weigh nothing; a warm start
+    # checks the classes of every shard together.
+    rank0, rank1 = _launch(engine, case, tmp_path)
+    assert "error" not in rank0, rank0
+    assert "error" not in rank1, rank1
+    assert rank0["params"] == rank1["params"]
+    if case == "restore-best-weights":
+        assert rank0["n_iter"] < 40  # the callback stopped the run, on both ranks

@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
+from task_data import task_data
 
 from xperceptron import MLPClassifier, MLPRegressor
 from xperceptron._namespace import to_numpy
@@ -21,15 +22,7 @@ N = 90  # not a multiple of the batch size: the last batch is partial
 
 
 def _data(task, n=N, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 4))
-    scores = X @ rng.normal(size=(4, 3))
-    y = {
-        "binary": (scores[:, 0] > 0.3).astype(np.int64),
-        "multiclass": np.argmax(scores, axis=1),
-        "multilabel": (scores > 0).astype(np.int64),
-        "regression": scores[:, 0],
-    }[task]
+    X, y, rng = task_data(task, n, seed=seed, threshold=0.3)
     weights = rng.uniform(0.0, 3.0, size=n)
     return X, y, weights
 

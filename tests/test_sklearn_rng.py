@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
+from task_data import task_data
 
 from xperceptron import MLPClassifier, MLPRegressor, load, save
 from xperceptron._checkpoint_schema import checked_order, generator_state, restore_generator
@@ -26,15 +27,7 @@ N = 90  # not a multiple of the batch sizes below: the last batch is partial
 
 
 def _data(task, n=N, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 4))
-    scores = X @ rng.normal(size=(4, 3))
-    y = {
-        "binary": (scores[:, 0] > 0.3).astype(np.int64),
-        "multiclass": np.argmax(scores, axis=1),
-        "multilabel": (scores > 0).astype(np.int64),
-        "regression": scores[:, 0],
-    }[task]
+    X, y, _ = task_data(task, n, seed=seed, threshold=0.3)
     return X, y
 
 

@@ -25,11 +25,19 @@ import numpy as np
 from ._namespace import Array, Device, Namespace, namespace_name, to_numpy
 from ._sparse import row_slice
 from ._targets import is_indicator
-from ._training import EpochHook, InMemoryBatches, TrainingState
+from ._training import InMemoryBatches
 from ._validation import check_labels
 from .initializers import HostRandom
 
-__all__ = ["DataParallel", "Group", "agreed", "prepare", "process_group", "shard_batches"]
+__all__ = [
+    "DataParallel",
+    "Group",
+    "RankZeroHooks",
+    "agreed",
+    "prepare",
+    "process_group",
+    "shard_batches",
+]
 
 ENGINES = ("torch", "mpi")
 
@@ -72,7 +80,11 @@ class _TorchGroup:
                     "torchrun --nproc-per-node N, or call torch.distributed."
                     "init_process_group() before fit."
                 )
-            dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+            backend = "gloo"
+            if torch.cuda.is_available():  # CUDA tensors over NCCL, host ones over gloo
+                torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+                backend = "cpu:gloo,cuda:nccl"
+            dist.init_process_group(backend)
             # The group is ours: torn down before the interpreter exits (left to the C++
             # destructors, gloo's threads can abort the process as it ends).
             atexit.register(_destroy, dist)
@@ -166,12 +178,17 @@ def agreed(group: Group, attempt: Callable[[], Any]) -> Any:
     return result
 
 
-def global_classes(group: Group, y: Any, n_samples: int) -> np.ndarray[Any, Any] | None:
+def global_classes(group: Group, y: Any) -> np.ndarray[Any, Any] | None:
     """The classes of every rank's labels together (None for a multilabel indicator), so
     that every rank encodes them alike."""
-    local = agreed(
-        group, lambda: None if is_indicator(y) else np.unique(check_labels(y, n_samples))
-    )
+
+    def labels() -> np.ndarray[Any, Any] | None:
+        if y is not None and is_indicator(y):
+            return None
+        n_samples = int(y.shape[0]) if hasattr(y, "shape") else len(y or ())
+        return np.unique(check_labels(y, n_samples))
+
+    local = agreed(group, labels)
     shards = group.all_gather(local)
     if any(s is None for s in shards):
         return None
@@ -195,14 +212,58 @@ def fingerprint(params: list[Array]) -> list[float]:
     return figures
 
 
-def agreed_hook(group: Group, on_epoch: EpochHook | None) -> EpochHook:
-    """Rank 0's callbacks decide whether to stop; every rank learns the decision."""
+class RankZeroHooks:
+    """Rank 0's callbacks, as every rank sees them: each call runs on rank 0, and its outcome
+    (what it returns, or its error) reaches every rank, which returns or raises alike. At
+    the end, the weights rank 0's callbacks leave (best weights restored...) go to every
+    rank."""
 
-    def hook(state: TrainingState, seconds: float, rate: float) -> bool:
-        halt = bool(on_epoch(state, seconds, rate)) if on_epoch is not None else False
-        return bool(group.all_gather(halt)[0])
+    def __init__(self, group: Group, hooks: Any, xp: Namespace) -> None:
+        self.group, self._hooks, self._xp = group, hooks, xp
 
-    return hook
+    def __bool__(self) -> bool:
+        return True  # every rank takes part in every call, whatever rank 0 holds
+
+    def _shared(self, call: Callable[[], Any]) -> Any:
+        result, error = None, None
+        if self.group.rank == 0:
+            try:
+                result = call()
+            except BaseException as exc:  # the other ranks must hear of it, then it goes on
+                error = exc
+        outcomes = self.group.all_gather((result, None if error is None else repr(error)))
+        if error is not None:
+            raise error
+        if outcomes[0][1] is not None:
+            raise RuntimeError(f"a callback failed on rank 0: {outcomes[0][1]}")
+        return outcomes[0][0]
+
+    def train_begin(self, estimator: Any) -> None:
+        self._shared(lambda: self._hooks.train_begin(estimator))
+
+    def epoch_end(self, estimator: Any, epoch: Any) -> bool:
+        return bool(self._shared(lambda: self._hooks.epoch_end(estimator, epoch)))
+
+    def non_finite(self, estimator: Any, epoch_number: int) -> bool:
+        return bool(self._shared(lambda: self._hooks.non_finite(estimator, epoch_number)))
+
+    def train_end(self, estimator: Any) -> None:
+        self._shared(lambda: self._hooks.train_end(estimator))
+        xp, rank0 = self._xp, self.group.rank == 0
+        arrays = [*estimator.coefs_, *estimator.intercepts_]
+        flat = xp.concat([xp.reshape(a if rank0 else xp.zeros_like(a), (-1,)) for a in arrays])
+        flat = self.group.all_reduce(flat, xp)  # rank 0's weights, on every rank
+        start, parts = 0, []
+        for a in arrays:
+            size = math.prod(a.shape)
+            parts.append(xp.reshape(flat[start : start + size], a.shape))
+            start += size
+        n = len(estimator.coefs_)
+        estimator.coefs_, estimator.intercepts_ = parts[:n], parts[n:]
+
+    def log(self, message: str) -> None:
+        if self.group.rank == 0:
+            self._hooks.log(message)
 
 
 # ---------------------------------------------------------------------------- batches
@@ -255,21 +316,41 @@ def prepare(
     classes of all the shards (a classifier encodes labels the same way everywhere).
     Returns the estimator's run, with the group."""
     estimator._validate_params()  # the same parameters everywhere: the same outcome
-    if estimator.early_stopping:
-        raise ValueError(
-            "early_stopping=True is not supported with distributed training yet; hold out a "
-            "validation set yourself and score it between partial_fit calls."
-        )
     group = process_group(estimator.distributed)
+    params = estimator.get_params()
+    check_same(group, "The estimator's parameters (but callbacks, verbose and random_state)",
+               {k: repr(v) for k, v in params.items() if k not in _PER_RANK})  # fmt: skip
     continues = hasattr(estimator, "coefs_") and (incremental or estimator.warm_start)
-    if classes is None and not continues and hasattr(estimator, "predict_proba"):
-        n_samples = int(y.shape[0]) if hasattr(y, "shape") else len(y)
-        classes = global_classes(group, y, n_samples)
+    same_classes = None
+    if hasattr(estimator, "predict_proba") and (classes is None or continues):
+        labels = global_classes(group, y)
+        if continues and labels is not None and not incremental:  # a warm start
+            agreed(group, lambda: _same_classes(labels, estimator.classes_))
+            same_classes = False  # checked on the union: a shard may lack a class
+        elif not continues:
+            classes = labels
     run = agreed(group, lambda: estimator._prepare(
-        X, y, incremental=incremental, classes=classes, sample_weight=sample_weight
+        X, y, incremental=incremental, classes=classes, sample_weight=sample_weight,
+        same_classes=same_classes, all_zero_weights=True,
     ))  # fmt: skip
+    check_same(group, "X's dtype", str(run.X.dtype))
     check_same(group, "The layer sizes (features, hidden units, outputs)", run.layer_sizes)
     labels = run.targets.get("classes_")
     check_same(group, "classes_", None if labels is None else labels.tolist())
+    if run.weights is not None:  # a shard may weigh 0, not all of them
+        totals = group.all_gather(float(run.xp.sum(run.weights)))
+        if not any(totals):
+            raise ValueError("sample_weight must contain at least one non-zero weight.")
     run.group = group
     return run
+
+
+_PER_RANK = ("callbacks", "verbose", "random_state")  # may differ (the weights are checked)
+
+
+def _same_classes(labels: np.ndarray[Any, Any] | None, fitted: np.ndarray[Any, Any]) -> None:
+    if labels is None or not np.array_equal(labels, fitted):
+        raise ValueError(
+            "warm_start can only be used where `y` has the same classes as in the previous "
+            f"call to fit. Previously got {fitted}, `y` (every rank's) has {labels}"
+        )

@@ -103,7 +103,8 @@ distributed : {None, "torch", "mpi"}, default=None
     (torch.distributed's default process group, initialised from the launcher's
     environment if the script has not; or ``MPI.COMM_WORLD``). Every rank ends with the
     same model; only rank 0 runs the callbacks and the progress bar. Pass the same int
-    ``random_state`` on every rank. Not with ``early_stopping``."""
+    ``random_state`` on every rank. With ``early_stopping`` each rank holds out
+    ``validation_fraction`` of its own rows, and the score is of all of them together."""
 
 _ATTRIBUTES = """\
 coefs_ : list of arrays

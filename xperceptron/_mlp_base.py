@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ._base import BaseEstimator
-from ._distributed import DataParallel, agreed_hook, check_same, fingerprint, shard_batches
+from ._distributed import DataParallel, RankZeroHooks, check_same, fingerprint, shard_batches
 from ._distributed import prepare as prepare_distributed
 from ._full_batch import train_lbfgs
 from ._mlp_checkpoint import MLPCheckpoints
@@ -26,12 +26,9 @@ from ._namespace import (
     Array,
     Device,
     Namespace,
-    index_array,
     is_writeable,
 )
-from ._sparse import take_rows
 from ._stopping import Progress
-from ._targets import early_stopping_split
 from ._training import (
     LOCAL,
     Combiner,
@@ -40,7 +37,6 @@ from ._training import (
     Outcome,
     TrainingState,
     make_step,
-    pairs_of,
     params_of,
     train,
 )
@@ -50,7 +46,7 @@ from ._validation import (
 from .callbacks import CallbackList, Epoch, ProgressBar
 from .exceptions import ConvergenceWarning, DivergenceError, warn
 from .initializers import HostRandom, check_random_state, glorot_uniform
-from .network import forward, predict
+from .network import forward
 
 __all__ = ["BaseMLP"]
 
@@ -222,7 +218,9 @@ class BaseMLP(RunChecks, MLPCheckpoints, BaseEstimator):
                        "rank)", fingerprint(state.params))  # fmt: skip
         # Only rank 0 writes: progress, logs, checkpoints (its callbacks decide for all).
         mine = [*([ProgressBar()] if self.verbose else []), *(self.callbacks or [])]
-        hooks = CallbackList(mine if group is None or group.rank == 0 else [])
+        hooks: Any = CallbackList(mine if group is None or group.rank == 0 else [])
+        if group is not None:
+            hooks = RankZeroHooks(group, hooks, run.xp)
         # NumPy would warn on overflow once weights blow up; divergence is reported after.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             if self.solver == "lbfgs":  # full batch, no held-out split (as scikit-learn)
@@ -237,13 +235,12 @@ class BaseMLP(RunChecks, MLPCheckpoints, BaseEstimator):
         self, run: Run, state: TrainingState, hooks: CallbackList
     ) -> tuple[Outcome, str | None]:
         hooks.train_begin(self)
-        group, combine = run.group, self._combiner(run)
+        combine = self._combiner(run)
         on_epoch = self._epoch_hook(hooks, run, self.max_iter) if hooks else None
         return train_lbfgs(
             state, run.X, run.Y, weights=run.weights, network=self._network(run),
             max_iter=self.max_iter, max_fun=self.max_fun, tol=float(self.tol), xp=run.xp,
-            on_epoch=on_epoch if group is None else agreed_hook(group, on_epoch),
-            combine=combine,
+            on_epoch=on_epoch, combine=combine,
         )  # fmt: skip
 
     def _train_stochastic(self, run: Run, state: TrainingState, hooks: CallbackList) -> Outcome:
@@ -265,7 +262,6 @@ class BaseMLP(RunChecks, MLPCheckpoints, BaseEstimator):
             )  # fmt: skip
             step = make_step(self._network(run), self._optimizer(), combine=self._combiner(run),
                              in_place=in_place, xp=xp)  # fmt: skip
-            on_epoch = agreed_hook(group, on_epoch)
         return train(
             state, step=step, batches=batches, rule=stop_rule(self), n_epochs=n_epochs,
             in_place=in_place, xp=xp, validate=validate, on_epoch=on_epoch,
@@ -306,39 +302,6 @@ class BaseMLP(RunChecks, MLPCheckpoints, BaseEstimator):
             state = optimizer.init(params)
             progress.learning_rate = float(self.learning_rate_init)
         return TrainingState(params, state, progress, rng)
-
-    def _hold_out(self, run: Run, rng: HostRandom) -> tuple[Array, Array, Array | None, Any]:
-        """The training arrays and weights (in the split's order), and with
-        ``early_stopping`` a scorer of the held-out split (weighted where the samples are):
-        scikit-learn's split, drawn right after the initial weights."""
-        if not self.early_stopping:
-            return run.X, run.Y, run.weights, None
-        xp, device = run.xp, run.device
-        labels = run.strata if run.layer_sizes[-1] == 1 else None  # binary only, as scikit-learn
-        split = early_stopping_split(
-            run.X.shape[0], self.validation_fraction, labels, run.targets.get("classes_"),
-            rng.generator,
-        )  # fmt: skip
-        train_rows, valid_rows = (index_array(rows, xp, device) for rows in split)
-        X_val, Y_val = take_rows(run.X, valid_rows, xp=xp), xp.take(run.Y, valid_rows, axis=0)
-        weights = run.weights
-        w_val = None if weights is None else xp.take(weights, valid_rows, axis=0)
-        w_train = None if weights is None else xp.take(weights, train_rows, axis=0)
-        out_activation = run.targets["out_activation_"]
-
-        def validate(params: list[Array]) -> float:
-            output = predict(
-                pairs_of(params),
-                X_val,
-                activation=self.activation,
-                out_activation=out_activation,
-                xp=xp,
-            )
-            return float(self._validation_score(output, Y_val, out_activation=out_activation,
-                                                xp=xp, weights=w_val))  # fmt: skip
-
-        X_train, Y_train = take_rows(run.X, train_rows, xp=xp), xp.take(run.Y, train_rows, axis=0)
-        return X_train, Y_train, w_train, validate
 
     def _step(self, run: Run, in_place: bool) -> Any:
         """The training step: one per configuration, shared by every estimator (on JAX a

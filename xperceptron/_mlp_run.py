@@ -11,8 +11,19 @@ import numpy as np
 
 from ._dask import is_dask, prepare_dask
 from ._frames import check_feature_names, feature_names
-from ._namespace import Array, Device, Namespace, get_namespace, is_array
+from ._namespace import Array, Device, Namespace, get_namespace, index_array, is_array
+from ._sparse import take_rows
+from ._targets import (
+    early_stopping_split,
+    mean_figures,
+    score_of_figures,
+    spread_figures,
+    validation_figures,
+)
+from ._training import pairs_of
 from ._validation import check_features, check_same_namespace, check_sample_weight, check_X
+from .initializers import HostRandom
+from .network import predict
 
 __all__ = ["Run", "RunChecks"]
 
@@ -32,6 +43,13 @@ class Run:
     incremental: bool  # partial_fit: one epoch, the optimizer state kept
     weights: Array | None = None  # sample weights, one a row of X
     group: Any = None  # the processes of a data-parallel run (xperceptron._distributed)
+
+    def group_agreed(self, attempt: Callable[[], Any]) -> Any:
+        """``attempt()`` on every rank of the group; where it fails on one, all raise."""
+        from ._distributed import agreed
+
+        return agreed(self.group, attempt)
+
     batches: Any = None  # a stream's batch source (xperceptron._streaming); None: in memory
     first_epoch: int = 0  # epochs run before this call (n_iter_ counts this call's only)
 
@@ -47,11 +65,24 @@ class RunChecks:
     _validate_params: Callable[[], None]
     _hidden_sizes: Callable[[], tuple[int, ...]]
     _targets: Callable[..., tuple[Array, dict[str, Any], np.ndarray[Any, Any] | None]]
+    _validation_score: Callable[..., Array]
+    activation: str
+    validation_fraction: float
 
     def _prepare(
-        self, X: Any, y: Any, *, incremental: bool, classes: Any, sample_weight: Any
+        self,
+        X: Any,
+        y: Any,
+        *,
+        incremental: bool,
+        classes: Any,
+        sample_weight: Any,
+        same_classes: bool | None = None,
+        all_zero_weights: bool = False,
     ) -> Run:
-        """Every check of a fit, before anything changes."""
+        """Every check of a fit, before anything changes. ``same_classes``: whether ``y``
+        must hold the fitted classes (by default on a warm start); ``all_zero_weights``:
+        whether weights may all be 0 (a shard's, in a data-parallel run)."""
         if is_dask(X, y, sample_weight):  # never trained lazily: streamed block by block
             run: Run = prepare_dask(self, X, y, incremental=incremental, classes=classes,
                                     sample_weight=sample_weight)  # fmt: skip
@@ -76,16 +107,15 @@ class RunChecks:
             check_features(X, self)
         Y, targets, strata = self._targets(
             y, X, xp=xp, device=device, reuse=reuse, classes=classes,
-            warm_start=reuse and not incremental,
+            warm_start=reuse and not incremental if same_classes is None else same_classes,
         )  # fmt: skip
         if not reuse:  # a new fit sets the names, or removes them (None), as scikit-learn
             targets["feature_names_in_"] = names
         layer_sizes = [X.shape[1], *hidden, Y.shape[1]]
         if reuse:
             self._check_continues(targets["out_activation_"], layer_sizes)
-        weights = check_sample_weight(
-            sample_weight, X.shape[0], xp=xp, device=device, dtype=X.dtype
-        )
+        weights = check_sample_weight(sample_weight, X.shape[0], xp=xp, device=device,
+                                      dtype=X.dtype, all_zero=all_zero_weights)  # fmt: skip
         return Run(xp, device, X, Y, layer_sizes, targets, strata, reuse, incremental, weights)
 
     def _check_continues(self, out_activation: str, layer_sizes: list[int]) -> None:
@@ -108,3 +138,49 @@ class RunChecks:
                 f"{fitted_sizes[-1]}: y must keep the form it had in the first fit (as many "
                 "targets, or multilabel columns); set warm_start=False to refit."
             )
+
+    def _hold_out(self, run: Run, rng: HostRandom) -> tuple[Array, Array, Array | None, Any]:
+        """The training arrays and weights (in the split's order), and with
+        ``early_stopping`` a scorer of the held-out split (weighted where the samples are):
+        scikit-learn's split, drawn right after the initial weights."""
+        if not self.early_stopping:
+            return run.X, run.Y, run.weights, None
+        xp, device = run.xp, run.device
+        labels = run.strata if run.layer_sizes[-1] == 1 else None  # binary only, as scikit-learn
+
+        def draw() -> Any:
+            return early_stopping_split(
+                run.X.shape[0], self.validation_fraction, labels, run.targets.get("classes_"),
+                rng.generator,
+            )  # fmt: skip
+
+        # A split a rank cannot make (too few rows) stops every rank, not just that one.
+        split = draw() if run.group is None else run.group_agreed(draw)
+        train_rows, valid_rows = (index_array(rows, xp, device) for rows in split)
+        X_val, Y_val = take_rows(run.X, valid_rows, xp=xp), xp.take(run.Y, valid_rows, axis=0)
+        weights = run.weights
+        w_val = None if weights is None else xp.take(weights, valid_rows, axis=0)
+        w_train = None if weights is None else xp.take(weights, train_rows, axis=0)
+        out_activation = run.targets["out_activation_"]
+
+        def validate(params: list[Array]) -> float:
+            output = predict(pairs_of(params), X_val, activation=self.activation,
+                             out_activation=out_activation, xp=xp)  # fmt: skip
+            if run.group is None:
+                return float(self._validation_score(output, Y_val, out_activation=out_activation,
+                                                    xp=xp, weights=w_val))  # fmt: skip
+            # Every rank's held-out rows: their sums added up, one all-reduce an epoch.
+            figures = validation_figures(output, Y_val, out_activation=out_activation, xp=xp,
+                                         weights=w_val)  # fmt: skip
+            summed = run.group.all_reduce(figures, xp)
+            return float(score_of_figures(summed, out_activation=out_activation, xp=xp,
+                                          total=total))  # fmt: skip
+
+        total = None  # R²'s total sum of squares of every rank's held-out targets, once
+        if run.group is not None and out_activation in ("identity", "exp"):
+            means = run.group.all_reduce(mean_figures(Y_val, xp=xp, weights=w_val), xp)
+            spread = spread_figures(Y_val, means, xp=xp, weights=w_val)
+            total = run.group.all_reduce(spread, xp)
+
+        X_train, Y_train = take_rows(run.X, train_rows, xp=xp), xp.take(run.Y, train_rows, axis=0)
+        return X_train, Y_train, w_train, validate

@@ -134,12 +134,17 @@ def accuracy(
 ) -> Array:
     """The fraction of rows predicted right (every label right, for multilabel), or their
     share of the total weight."""
+    return _average(_right(output, Y, out_activation=out_activation, xp=xp), weights, xp=xp)
+
+
+def _right(output: Array, Y: Array, *, out_activation: str, xp: Namespace) -> Array:
+    """1 for each row predicted right (every label, for multilabel), else 0."""
     if out_activation == "softmax":
         _, device = get_namespace(output=output)
         right = argmax_rows(output, xp=xp, device=device) == argmax_rows(Y, xp=xp, device=device)
     else:
         right = xp.all((output > 0.5) == (Y > 0.5), axis=1)
-    return _average(xp.astype(right, output.dtype), weights, xp=xp)
+    return xp.astype(right, output.dtype)
 
 
 def _average(values: Array, weights: Array | None, *, xp: Namespace) -> Array:
@@ -171,6 +176,52 @@ def r2(Y: Array, predicted: Array, *, xp: Namespace, weights: Array | None = Non
     exact = xp.astype(residual == 0, residual.dtype)
     scores = xp.where(constant, exact, 1.0 - residual / safe_total)
     return xp.mean(scores)
+
+
+def validation_figures(output: Array, Y: Array, *, out_activation: str, xp: Namespace,
+                       weights: Array | None = None) -> Array:  # fmt: skip
+    """The sums a validation score is made of (1-D), which add up over disjoint sets of
+    rows: for a classifier (accuracy) the weight of the rows predicted right and the total
+    weight; for a regressor (R²) the weighted sum of squared residuals of each output.
+    :func:`score_of_figures` makes the score."""
+    if out_activation not in REGRESSION_OUTPUTS.values():
+        right = _right(output, Y, out_activation=out_activation, xp=xp)
+        w = xp.ones_like(right) if weights is None else weights
+        return xp.stack([xp.sum(w * right), xp.sum(w)])
+    return xp.sum(_column(Y, weights, xp=xp) * (Y - output) ** 2, axis=0)
+
+
+def mean_figures(Y: Array, *, xp: Namespace, weights: Array | None = None) -> Array:
+    """The total weight and the weighted sum of each output of ``Y``, which add up over
+    disjoint sets of rows (the first pass of R²'s total sum of squares)."""
+    w = _column(Y, weights, xp=xp)
+    return xp.concat([xp.reshape(xp.sum(w), (1,)), xp.sum(w * Y, axis=0)])
+
+
+def spread_figures(Y: Array, means: Array, *, xp: Namespace, weights: Array | None = None) -> Array:
+    """The weighted sum of squares of ``Y`` about the mean that the summed
+    :func:`mean_figures` ``means`` give (the second pass: no cancellation)."""
+    mean = means[1:] / means[0]
+    return xp.sum(_column(Y, weights, xp=xp) * (Y - mean) ** 2, axis=0)
+
+
+def _column(Y: Array, weights: Array | None, *, xp: Namespace) -> Array:
+    return xp.ones_like(Y[:, :1]) if weights is None else xp.reshape(weights, (-1, 1))
+
+
+def score_of_figures(
+    figures: Array, *, out_activation: str, xp: Namespace, total: Array | None = None
+) -> Array:
+    """The validation score of summed :func:`validation_figures`: the accuracy, or R²
+    averaged over outputs, ``total`` being the summed :func:`spread_figures`."""
+    if out_activation not in REGRESSION_OUTPUTS.values():
+        return figures[0] / figures[1]
+    if total is None:
+        raise ValueError("R² needs the total sum of squares (spread_figures).")
+    constant = total == 0
+    safe_total = xp.where(constant, 1.0, total)
+    exact = xp.astype(figures == 0, figures.dtype)
+    return xp.mean(xp.where(constant, exact, 1.0 - figures / safe_total))
 
 
 def early_stopping_split(

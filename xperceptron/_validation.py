@@ -377,7 +377,13 @@ def check_labels(y: Any, n_samples: int, *, name: str = "y") -> np.ndarray[Any, 
 
 
 def check_sample_weight(
-    sample_weight: Any, n_samples: int, *, xp: Namespace, device: Device, dtype: Any
+    sample_weight: Any,
+    n_samples: int,
+    *,
+    xp: Namespace,
+    device: Device,
+    dtype: Any,
+    all_zero: bool = False,
 ) -> Array | None:
     """``None``, or one weight for each of ``n_samples`` samples: a 1-D ``dtype`` array of
     ``xp`` on ``device``.
@@ -386,7 +392,7 @@ def check_sample_weight(
     array of ``xp`` stays where it is (it must be on ``device``); any other (a list, a NumPy
     array beside another namespace's data) is read on the host and moved once. The weights
     must be finite and non-negative (a negative weight makes the loss unbounded below), and
-    not all zero.
+    not all zero (unless ``all_zero``).
     """
     if sample_weight is None:
         return None
@@ -420,6 +426,6 @@ def check_sample_weight(
             "sample_weight has negative values; weights must be >= 0 (a negative weight "
             "makes the loss unbounded below)."
         )
-    if not bool(xp.any(weights > 0)):
+    if not all_zero and not bool(xp.any(weights > 0)):
         raise ValueError("sample_weight must contain at least one non-zero weight.")
     return weights

@@ -69,8 +69,8 @@ def _check_train(args: argparse.Namespace) -> None:
     data = args.data.lower()
     if args.target is not None and (data in GATES or data in SKLEARN_DATASETS):
         raise UsageError(
-            f"--target names a column of a CSV file; --data {args.data} is built in, with "
-            "its own target"
+            f"--target names a column of a CSV file, but --data is the built-in data set "
+            f"{args.data!r}, which has its own target"
         )
     if args.test_size is not None and data in GATES:
         raise UsageError(
