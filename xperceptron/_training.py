@@ -133,6 +133,21 @@ def make_step(
     step_scale = optimizer.step_scale  # plain SGD: backprop returns the steps themselves
     options = {"activation": network.activation, "out_activation": network.out_activation}
 
+    def gradients(
+        params: list[Array], X: Array, Y: Array, weights: Array | None, scale: float
+    ) -> tuple[list[Array], Array]:
+        """The batch's gradients (times ``scale``) and its loss times its rows: this
+        process's batch, or with a combiner the global one."""
+        if combine is not LOCAL:
+            return global_gradients(
+                network, params, X, Y, weights, combine=combine, scale=scale, xp=xp
+            )
+        loss, grads = value_and_grad(
+            pairs_of(params), X, Y, alpha=network.alpha, scale=scale, sample_weight=weights,
+            in_place=in_place, xp=xp, **options,
+        )  # fmt: skip
+        return [g for pair in grads for g in pair], loss * X.shape[0]
+
     def step(
         params: list[Array],
         state: Any,
@@ -143,42 +158,13 @@ def make_step(
         weights: Array | None = None,
     ) -> tuple[list[Array], Any, Array]:
         scale = 1.0 if step_scale is None else step_scale(learning_rate)
-        loss, grads = value_and_grad(
-            pairs_of(params),
-            X,
-            Y,
-            alpha=network.alpha,
-            scale=scale,
-            sample_weight=weights,
-            in_place=in_place,
-            xp=xp,
-            **options,
-        )
-        steps = [g for pair in grads for g in pair]
+        steps, batch_total = gradients(params, X, Y, weights, scale)
         if step_scale is None:
             steps, state = optimizer.update(steps, state, learning_rate, xp=xp, in_place=in_place)
-        total = total + loss * X.shape[0]
-        return apply_updates(params, steps, in_place=in_place), state, total
+        return apply_updates(params, steps, in_place=in_place), state, total + batch_total
 
-    def combined_step(
-        params: list[Array],
-        state: Any,
-        X: Array,
-        Y: Array,
-        learning_rate: float,
-        total: Array,
-        weights: Array | None = None,
-    ) -> tuple[list[Array], Any, Array]:
-        scale = 1.0 if step_scale is None else step_scale(learning_rate)
-        steps, loss = global_gradients(
-            network, params, X, Y, weights, combine=combine, scale=scale, xp=xp
-        )
-        if step_scale is None:
-            steps, state = optimizer.update(steps, state, learning_rate, xp=xp, in_place=in_place)
-        return apply_updates(params, steps, in_place=in_place), state, total + loss
-
-    if combine is not LOCAL:
-        return Step(combined_step)
+    if combine is not LOCAL:  # collectives inside: not compiled
+        return Step(step)
     compiled = compile_step(step, xp=xp, donate_argnums=(0, 1))
     return Step(compiled, consumes=compiled is not step)
 
