@@ -154,17 +154,6 @@ class BaseMLP(RunChecks, MLPCheckpoints, BaseEstimator):
         stratify on (or None)."""
         raise NotImplementedError
 
-    def _validation_score(
-        self,
-        output: Array,
-        Y: Array,
-        *,
-        out_activation: str,
-        xp: Namespace,
-        weights: Array | None = None,
-    ) -> Array:
-        raise NotImplementedError
-
     # ------------------------------------------------------------------ fit
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> BaseMLP:
         """Train on ``X`` of shape ``(n_samples, n_features)`` and targets ``y``.

@@ -19,6 +19,7 @@ from ._targets import (
     score_of_figures,
     spread_figures,
     validation_figures,
+    validation_score,
 )
 from ._training import pairs_of
 from ._validation import check_features, check_same_namespace, check_sample_weight, check_X
@@ -65,7 +66,6 @@ class RunChecks:
     _validate_params: Callable[[], None]
     _hidden_sizes: Callable[[], tuple[int, ...]]
     _targets: Callable[..., tuple[Array, dict[str, Any], np.ndarray[Any, Any] | None]]
-    _validation_score: Callable[..., Array]
     activation: str
     validation_fraction: float
 
@@ -167,8 +167,8 @@ class RunChecks:
             output = predict(pairs_of(params), X_val, activation=self.activation,
                              out_activation=out_activation, xp=xp)  # fmt: skip
             if run.group is None:
-                return float(self._validation_score(output, Y_val, out_activation=out_activation,
-                                                    xp=xp, weights=w_val))  # fmt: skip
+                return float(validation_score(output, Y_val, out_activation=out_activation,
+                                              xp=xp, weights=w_val))  # fmt: skip
             # Every rank's held-out rows: their sums added up, one all-reduce an epoch.
             figures = validation_figures(output, Y_val, out_activation=out_activation, xp=xp,
                                          weights=w_val)  # fmt: skip

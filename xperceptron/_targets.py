@@ -178,6 +178,15 @@ def r2(Y: Array, predicted: Array, *, xp: Namespace, weights: Array | None = Non
     return xp.mean(scores)
 
 
+def validation_score(output: Array, Y: Array, *, out_activation: str, xp: Namespace,
+                     weights: Array | None = None) -> Array:  # fmt: skip
+    """The early-stopping score of ``output`` against ``Y``: accuracy for a classifier's
+    outputs, R² for a regressor's (scikit-learn's ``score``), weighted where given."""
+    if out_activation in REGRESSION_OUTPUTS.values():
+        return r2(Y, output, xp=xp, weights=weights)
+    return accuracy(output, Y, out_activation=out_activation, xp=xp, weights=weights)
+
+
 def validation_figures(output: Array, Y: Array, *, out_activation: str, xp: Namespace,
                        weights: Array | None = None) -> Array:  # fmt: skip
     """The sums a validation score is made of (1-D), which add up over disjoint sets of

@@ -27,7 +27,6 @@ from ._namespace import (
 )
 from ._targets import (
     REGRESSION_OUTPUTS,
-    accuracy,
     check_poisson_targets,
     classification_targets,
     is_indicator,
@@ -107,17 +106,6 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return classification_targets(
             y, X, xp=xp, device=device, fitted=fitted, classes=classes, same_classes=warm_start
         )
-
-    def _validation_score(
-        self,
-        output: Array,
-        Y: Array,
-        *,
-        out_activation: str,
-        xp: Namespace,
-        weights: Array | None = None,
-    ) -> Array:
-        return accuracy(output, Y, out_activation=out_activation, xp=xp, weights=weights)
 
     def _checkpoint(self) -> tuple[dict[str, Any], dict[str, np.ndarray[Any, Any]]]:
         meta, arrays = super()._checkpoint()
@@ -338,17 +326,6 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             check_poisson_targets(Y, xp=xp)
         attributes = {"out_activation_": out_activation, "_y_1d": Y.ndim == 1}
         return (Y[:, None] if Y.ndim == 1 else Y), attributes, None
-
-    def _validation_score(
-        self,
-        output: Array,
-        Y: Array,
-        *,
-        out_activation: str,
-        xp: Namespace,
-        weights: Array | None = None,
-    ) -> Array:
-        return r2(Y, output, xp=xp, weights=weights)
 
     @available_if(_stochastic, _STOCHASTIC_ONLY)
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:
