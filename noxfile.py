@@ -88,7 +88,9 @@ def tests(session: nox.Session, backend: str) -> None:
     # data-parallel tests (two processes over torch.distributed's gloo and over MPI).
     numpy_only = ["dask-ml"] if backend == "numpy" else []
     extras = ".[test,onnx,dask,mpi]" if backend == "numpy" else ".[test]"
-    _install(session, "-e", extras, TORCH, *numpy_only, *BACKENDS[backend].test_packages)
+    # PyPI's Linux build of torch is a CUDA one: the GPU session takes it, not the CPU build.
+    torch = "torch==2.13.0" if backend == "torch-cuda" else TORCH
+    _install(session, "-e", extras, torch, *numpy_only, *BACKENDS[backend].test_packages)
     _pytest(session, backend, doctests=backend == "numpy")
 
 

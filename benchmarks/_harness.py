@@ -35,7 +35,7 @@ __all__ = [
     "summarize",
 ]
 
-BACKEND_NAMES = (*(b.name for b in BACKENDS if b.benchmarked), "torch-cuda")
+BACKEND_NAMES = tuple(b.name for b in BACKENDS if b.benchmarked)
 """xperceptron backends the suite knows (the package's table, less array-api-strict);
 ``torch`` is PyTorch on the CPU, ``torch-cuda`` on the GPU."""
 

@@ -1,4 +1,4 @@
-"""The four workloads and the GPU host-sync check.
+"""The workloads (the GPU ones and the host-sync check are in ``_workload_gpu``).
 
 Each workload builds its peers (data moved to every device before any clock starts), times
 them interleaved with :func:`_harness.measure` and returns a JSON-ready dict: its settings,
@@ -7,12 +7,9 @@ one or more *cases* (a table each) with a row per peer and the time ratios asked
 
 from __future__ import annotations
 
-import traceback
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,7 +26,7 @@ from _peers import (
 from xperceptron import MLPClassifier, Perceptron
 from xperceptron.datasets import logic_gate
 
-__all__ = ["WORKLOADS", "Settings", "sync_check"]
+__all__ = ["WORKLOADS", "Settings"]
 
 RAW = "raw NumPy"
 FLOOR = "matmul floor (NumPy products only)"
@@ -328,15 +325,21 @@ def _xp_estimator(spec: MLPSpec, max_iter: int = 1) -> MLPClassifier:
 
 
 def _xp_peer(
-    spec: MLPSpec, backend: Backend, X: np.ndarray[Any, Any], y: np.ndarray[Any, Any]
+    spec: MLPSpec,
+    backend: Backend,
+    X: np.ndarray[Any, Any],
+    y: np.ndarray[Any, Any],
+    *,
+    cuda_graph: bool = False,
+    what: str = "",
 ) -> Peer:
     """xperceptron's ``partial_fit``: one epoch per call, after an untimed first call."""
     Xd, yd = backend.asarray(X), backend.asarray(y)
-    clf = _xp_estimator(spec)
+    clf = _xp_estimator(spec).set_params(cuda_graph=cuda_graph)
     # The first call pays the one-time costs (weights, optimizer state); one batch suffices.
     clf.partial_fit(Xd[: spec.batch_size], yd[: spec.batch_size], classes=np.arange(spec.n_classes))
     return Peer(
-        xp_label(backend.name),
+        xp_label(backend.name, what),
         lambda: clf.partial_fit(Xd, yd),
         lambda: backend.sync(*clf.coefs_),
         units=X.shape[0],
@@ -704,88 +707,16 @@ def _digits_peer(
     )
 
 
-# ------------------------------------------------------------------------------ sync check
-def sync_check(settings: Settings) -> dict[str, Any]:
-    """With torch on CUDA: does an xperceptron epoch make the host wait on the GPU?
-
-    (a) One epoch's batch loop written with xperceptron's own ``network.value_and_grad``,
-    ``optimizers.sgd`` and ``apply_updates`` (the loop ``MLPClassifier`` runs), under
-    ``torch.cuda.set_sync_debug_mode("error")``: it must not raise. (b) A whole
-    ``partial_fit`` under ``"warn"``: the synchronising calls it makes (input validation,
-    labels, the permutation's transfer, the epoch's loss read) are listed.
-    """
-    backend = settings.backend("torch-cuda")
-    if backend is None:
-        reason = settings.skipped_backends.get("torch-cuda", "torch-cuda not requested")
-        return {"skipped": f"needs the torch-cuda backend: {reason}"}
-    import torch
-    from array_api_compat import array_namespace
-
-    from xperceptron.network import value_and_grad
-    from xperceptron.optimizers import apply_updates, sgd
-
-    spec = MLPSpec((64, 32, 16, 10) if settings.quick else (784, 256, 128, 10), batch_size=256)
-    n = 512 if settings.quick else 8192
-    X, y = synthetic_classification(n, spec.layer_sizes[0], spec.n_classes)
-    Xd, yd = backend.asarray(X), backend.asarray(y)
-    clf = _xp_estimator(spec)
-    clf.partial_fit(Xd, yd, classes=np.arange(spec.n_classes))
-    xp = array_namespace(Xd)
-    Y = backend.asarray(np.eye(spec.n_classes, dtype=np.float32)[y])
-    order = backend.asarray(np.random.default_rng(0).permutation(n))
-    params = [a for pair in zip(clf.coefs_, clf.intercepts_, strict=True) for a in pair]
-    optimizer = sgd(0.0, True)
-    state = optimizer.init(params)
-    torch.cuda.synchronize()
-    result: dict[str, Any] = {"device": backend.device, "samples": n}
-    try:
-        torch.cuda.set_sync_debug_mode("error")
-        X_epoch, Y_epoch = xp.take(Xd, order, axis=0), xp.take(Y, order, axis=0)
-        total = 0.0
-        for start in range(0, n, spec.batch_size):
-            pairs = list(zip(params[::2], params[1::2], strict=True))
-            loss, grads = value_and_grad(
-                pairs,
-                X_epoch[start : start + spec.batch_size],
-                Y_epoch[start : start + spec.batch_size],
-                activation="relu",
-                out_activation="softmax",
-                alpha=0.0,
-                xp=xp,
-            )
-            total = total + loss
-            steps, state = optimizer.update([g for p in grads for g in p], state, 0.1, xp=xp)
-            params = apply_updates(params, steps)
-        result["batch_loop_raised"] = False
-    except RuntimeError as exc:
-        result["batch_loop_raised"] = True
-        result["batch_loop_error"] = str(exc).splitlines()[0]
-        frames = traceback.extract_tb(exc.__traceback__)[-4:]
-        result["batch_loop_error_sites"] = [
-            f"{Path(f.filename).name}:{f.lineno} in {f.name}" for f in frames
-        ]
-    finally:
-        torch.cuda.set_sync_debug_mode("default")
-    torch.cuda.synchronize()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        torch.cuda.set_sync_debug_mode("warn")
-        try:
-            clf.partial_fit(Xd, yd)
-        finally:
-            torch.cuda.set_sync_debug_mode("default")
-    syncs = [w for w in caught if "synchroniz" in str(w.message)]
-    result["partial_fit_sync_points"] = len(syncs)
-    result["partial_fit_sync_sites"] = sorted(
-        {f"{Path(w.filename).name}:{w.lineno}" for w in syncs}
-    )
-    result["expected"] = "batch loop: no sync; partial_fit: a few, outside the batch loop"
-    return result
-
-
 def lbfgs(settings: Settings) -> dict[str, Any]:
     """Workload 5, in its own module (imported here: it builds on this one's helpers)."""
     from _workload_lbfgs import lbfgs as run
+
+    return run(settings)
+
+
+def cuda_graphs(settings: Settings) -> dict[str, Any]:
+    """Workload 6, in its own module (GPU only)."""
+    from _workload_gpu import cuda_graphs as run
 
     return run(settings)
 
@@ -796,4 +727,5 @@ WORKLOADS: dict[int, Callable[[Settings], dict[str, Any]]] = {
     3: wide_mlp,
     4: digits,
     5: lbfgs,
+    6: cuda_graphs,
 }

@@ -25,10 +25,11 @@ from typing import Any
 import _harness
 import _machine
 import _report
+import _workload_gpu
 import _workloads
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_REPEATS = {1: 5, 2: 3, 3: 2, 4: 3, 5: 3}
+DEFAULT_REPEATS = {1: 5, 2: 3, 3: 2, 4: 3, 5: 3, 6: 5}
 
 
 def _csv(text: str) -> list[str]:
@@ -39,9 +40,9 @@ def _workload_ids(text: str) -> list[int]:
     try:
         ids = sorted({int(part) for part in _csv(text)})
     except ValueError:
-        raise argparse.ArgumentTypeError(f"workloads are numbers 1-4, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"workloads are numbers 1-6, got {text!r}") from None
     if not ids or not set(ids) <= set(_workloads.WORKLOADS):
-        raise argparse.ArgumentTypeError(f"workloads are numbers 1-4, got {text!r}")
+        raise argparse.ArgumentTypeError(f"workloads are numbers 1-6, got {text!r}")
     return ids
 
 
@@ -66,12 +67,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--repeats",
         type=_positive,
         default=None,
-        help="timed runs per peer for every workload (default: 5, 3, 2, 3, 3 for workloads "
-        "1-5; 1 with --quick)",
+        help="timed runs per peer for every workload (default: 5, 3, 2, 3, 3, 5 for workloads "
+        "1-6; 1 with --quick)",
     )
     parser.add_argument("--warmup", type=int, default=1, help="untimed rounds before timing")
     parser.add_argument(
-        "--workloads", type=_workload_ids, default=[1, 2, 3, 4, 5], help="e.g. 1,2,3,4,5"
+        "--workloads",
+        type=_workload_ids,
+        default=[1, 2, 3, 4, 5, 6],
+        help="e.g. 1,2,3,4,5,6 (6 needs a GPU backend: it says so and skips)",
     )
     parser.add_argument(
         "--backends",
@@ -218,13 +222,13 @@ def main(argv: list[str] | None = None) -> int:
             continue
         workload["load_average_after"] = _machine.load_average()
         results[workload["key"]] = workload
-        for case in workload["cases"]:
+        for case in workload.get("cases", []):
             errors.update({f"{case['name']}: {k}": v for k, v in case["errors"].items()})
     if args.no_sync_check:
         sync: dict[str, Any] = {"skipped": "--no-sync-check"}
     else:
         try:
-            sync = _workloads.sync_check(settings)
+            sync = _workload_gpu.sync_check(settings)
         except Exception as exc:
             sync = {"error": repr(exc)}
             errors["sync_check"] = repr(exc)
@@ -264,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     md_path.write_text(_report.markdown(record), encoding="utf-8")
     print(f"wrote {json_path} and {md_path} in {record['elapsed_s']:.1f} s")
     for workload in results.values():
-        for case in workload["cases"]:
+        for case in workload.get("cases", []):
             for c in case["comparisons"]:
                 print(
                     f"  [{case['name']}] {c['numerator']} / {c['denominator']}: {c['ratio']:.2f}x"

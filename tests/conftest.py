@@ -1,8 +1,9 @@
 """Backends, defined once: every array test takes the ``backend`` fixture.
 
-``XPERCEPTRON_BACKENDS`` (comma-separated: numpy, strict, torch, jax, cupy) selects a subset;
-a backend named there must be importable (only cupy may skip, where no GPU is usable). Unset,
-every installed backend runs and the missing ones are skipped with the reason.
+``XPERCEPTRON_BACKENDS`` (comma-separated: numpy, strict, torch, torch-cuda, jax, cupy)
+selects a subset; a backend named there must be importable (a GPU backend may skip, where no
+GPU is usable). Unset, every installed backend runs and the missing ones are skipped with the
+reason.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import array_api_compat
 import numpy as np
 import pytest
 
+from xperceptron._backends import BACKENDS as BACKEND_TABLE
 from xperceptron._backends import NAMES as BACKEND_FAMILIES
 from xperceptron._namespace import default_float_dtype, device_dtype, numpy_dtype, to_numpy
 
@@ -99,6 +101,16 @@ def _torch() -> list[Backend]:
     return [Backend("torch", xp, torch.device("cpu"), xp.float64)]
 
 
+def _torch_cuda() -> list[Backend]:
+    import torch
+
+    if not torch.cuda.is_available():
+        raise RuntimeError("no usable CUDA GPU (torch.cuda.is_available() is False)")
+    xp = array_api_compat.array_namespace(torch.empty(0))
+    device = torch.device("cuda", torch.cuda.current_device())
+    return [Backend("torch-cuda", xp, device, xp.float64)]
+
+
 def _jax() -> list[Backend]:
     import jax
 
@@ -122,6 +134,7 @@ _FACTORIES: dict[str, Callable[[], list[Backend]]] = {
     "numpy": _numpy,
     "strict": _strict,
     "torch": _torch,
+    "torch-cuda": _torch_cuda,
     "jax": _jax,
     "cupy": _cupy,
 }
@@ -130,6 +143,7 @@ _FACTORIES: dict[str, Callable[[], list[Backend]]] = {
 def _collect() -> list[Any]:
     selected = _selected()
     params = []
+    gpu = {b.name for b in BACKEND_TABLE if b.gpu}
     for family in BACKEND_FAMILIES:  # the package's table: each backend has a factory here
         factory = _FACTORIES[family]
         if selected is not None and family not in selected:
@@ -137,7 +151,7 @@ def _collect() -> list[Any]:
         try:
             backends = factory()
         except ImportError as exc:
-            if selected is not None and family != "cupy":
+            if selected is not None and family not in gpu:
                 raise pytest.UsageError(
                     f"backend {family!r} was selected by XPERCEPTRON_BACKENDS but cannot be "
                     f"imported: {exc}"

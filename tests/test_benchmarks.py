@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 RUN = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
-WORKLOAD_KEYS = {"tutorial", "reference_mlp", "wide_mlp", "digits", "lbfgs"}
+WORKLOAD_KEYS = {"tutorial", "reference_mlp", "wide_mlp", "digits", "lbfgs", "cuda_graphs"}
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,13 @@ def test_record_describes_the_machine_and_settings(quick_run):
 def test_every_workload_has_its_peers_and_figures(quick_run):
     workloads = _record(quick_run[0])["workloads"]
     assert set(workloads) == WORKLOAD_KEYS
-    assert [w["id"] for w in workloads.values()] == [1, 2, 3, 4, 5]
+    assert [w["id"] for w in workloads.values()] == [1, 2, 3, 4, 5, 6]
+    # Workload 6 runs on GPU backends alone: without one it says why it skipped.
+    graphs = workloads.pop("cuda_graphs")
+    if {"cupy", "torch-cuda"} & set(_record(quick_run[0])["settings"]["backends"]):
+        assert graphs["cases"]
+    else:
+        assert graphs["skipped"] == "no GPU backend"
     baselines = {"tutorial": "raw NumPy", "reference_mlp": "raw NumPy", "digits": "scikit-learn",
                  "lbfgs": "scikit-learn"}  # fmt: skip
     for key, workload in workloads.items():
@@ -95,7 +101,7 @@ def test_markdown_has_a_section_per_workload(quick_run):
     (md_path,) = out.glob("*.md")
     text = md_path.read_text(encoding="utf-8")
     for heading in ("## Machine", "## float32 matmul peak", "## 1. ", "## 2. ", "## 3. ", "## 4. ",
-                    "## 5. "):  # fmt: skip
+                    "## 5. ", "## 6. "):  # fmt: skip
         assert heading in text
     assert "GPU host-sync check" in text
     assert "| xperceptron [numpy] |" in text

@@ -295,6 +295,7 @@ _OPTIONAL = [
     ("params", "max_fun"),
     ("params", "loss"),
     ("params", "distributed"),
+    ("params", "cuda_graph"),
     ("fitted", "n_iter_"),
     ("fitted", "shuffle_order"),
 ]

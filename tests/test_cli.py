@@ -172,11 +172,38 @@ def test_train_save_and_predict_a_csv(tmp_path):
     assert (tmp_path / "out.txt").read_text().split() == predicted
 
 
+def _unusable_gpu_backend() -> str | None:
+    """A GPU backend this machine cannot train on (not installed, or no GPU), if any."""
+    for name in ("cupy", "torch-cuda"):
+        try:
+            if name == "cupy":
+                import cupy
+
+                usable = cupy.cuda.is_available()
+            else:
+                import torch
+
+                usable = torch.cuda.is_available()
+        except ImportError:
+            usable = False
+        if not usable:
+            return name
+    return None
+
+
+_NO_GPU = _unusable_gpu_backend()
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["train", "--data", "nope"], "unknown data 'nope'"),
-        (["train", "--data", "and", "--backend", "cupy"], "backend 'cupy'"),
+        pytest.param(
+            ["train", "--data", "and", "--backend", str(_NO_GPU)],
+            f"backend '{_NO_GPU}'",
+            marks=pytest.mark.skipif(_NO_GPU is None, reason="every GPU backend is usable here"),
+            id="unusable-gpu-backend",
+        ),
         (["train", "--data", "diabetes", "--model", "perceptron"], "the perceptron classifies"),
         (["train", "--data", "and", "--hidden", "8,x"], "hidden sizes are ints"),
         (["predict", "missing.npz", "missing.csv"], "file not found: missing.npz"),

@@ -36,7 +36,8 @@ BACKENDS: tuple[Backend, ...] = (
         "strict", "array_api_strict", (), False, False,
         "array-api-strict: the standard and nothing more, on simulated devices",
     ),
-    Backend("torch", "torch", (), False, True, "PyTorch on the CPU (torch-cuda: on a GPU)"),
+    Backend("torch", "torch", (), False, True, "PyTorch on the CPU"),
+    Backend("torch-cuda", "torch", (), True, True, "PyTorch on an NVIDIA GPU (CUDA)"),
     Backend("jax", "jax.numpy", ("jax",), False, True, "JAX, float64 on; steps compiled"),
     Backend("cupy", "cupy", (".[cupy]",), True, True, "CuPy on an NVIDIA GPU"),
 )  # fmt: skip

@@ -38,6 +38,7 @@ class UsageError(CLIError):
 INSTALL_HINTS = {
     "strict": "pip install array-api-strict",
     "torch": "pip install 'xperceptron[torch]'",
+    "torch-cuda": "pip install 'xperceptron[torch]' (a CUDA build of torch)",
     "jax": "pip install 'xperceptron[jax]'",
     "cupy": "pip install 'xperceptron[cupy]'",
 }
@@ -176,10 +177,14 @@ def backend(name: str, dtype: str) -> tuple[Any, Any]:
             import array_api_strict
 
             return array_api_strict, None
-        if name == "torch":
+        if name in ("torch", "torch-cuda"):
             import torch
 
-            return torch, torch.device("cuda" if torch.cuda.is_available() else "cpu")
+            if name == "torch":
+                return torch, torch.device("cpu")
+            if not torch.cuda.is_available():
+                raise CLIError("backend 'torch-cuda' is not usable here: no CUDA GPU is available")
+            return torch, torch.device("cuda")
         if name == "jax":
             import jax
 

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from . import _graphs
 from ._base import BaseEstimator
 from ._distributed import DataParallel, RankZeroHooks, check_same, fingerprint, shard_batches
 from ._distributed import prepare as prepare_distributed
@@ -26,6 +27,7 @@ from ._namespace import (
     Array,
     Device,
     Namespace,
+    is_sparse,
     is_writeable,
 )
 from ._stopping import Progress
@@ -106,6 +108,7 @@ class BaseMLP(RunChecks, MLPCheckpoints, BaseEstimator):
         max_fun: int = 15000,
         callbacks: Any = None,
         distributed: str | None = None,
+        cuda_graph: bool = False,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -132,6 +135,7 @@ class BaseMLP(RunChecks, MLPCheckpoints, BaseEstimator):
         self.max_fun = max_fun
         self.callbacks = callbacks
         self.distributed = distributed
+        self.cuda_graph = cuda_graph
 
     def _hidden_sizes(self) -> tuple[int, ...]:
         sizes = self.hidden_layer_sizes
@@ -244,6 +248,9 @@ class BaseMLP(RunChecks, MLPCheckpoints, BaseEstimator):
                 xp=xp, device=run.device, weights=weights,
             )  # fmt: skip
             step = self._step(run, in_place)
+            recorder = _graphs.recorder_for(xp, run.device) if self.cuda_graph else None
+            if recorder is not None and in_place and not is_sparse(X_train):
+                step = _graphs.graphed(step, self._optimizer(), recorder, xp=xp)
         else:
             batches = shard_batches(
                 group, X_train, Y_train, weights, functools.partial(batch_size, self),

@@ -73,6 +73,7 @@ MLP_CONSTRAINTS: dict[str, list[Any]] = {
     "n_iter_no_change": [Interval("int", 1, None, closed="left"), OneOf(math.inf)],
     "max_fun": [Interval("int", 1, None, closed="left")],
     "distributed": [NONE, OneOf("torch", "mpi")],
+    "cuda_graph": [BOOLEAN],
     "callbacks": [
         NONE,
         Satisfies(_callbacks_ok, f"a list of objects with any of the methods {list(HOOKS)}"),

@@ -135,9 +135,27 @@ def device_dtype(host: np.dtype[Any], xp: Namespace, device: Device) -> Any:
 
 def index_array(indices: np.ndarray[Any, Any], xp: Namespace, device: Device) -> Array:
     """Host row indices moved to ``device`` in its indexing dtype (int32 on a device
-    without int64)."""
+    without int64). To a CUDA device, torch copies from pinned memory without waiting: a
+    copy from pageable memory would make the host wait for the GPU once an epoch."""
     index = xp.__array_namespace_info__().default_dtypes(device=device)["indexing"]
-    return xp.asarray(indices.astype(numpy_dtype(index), copy=False), device=device)
+    host = indices.astype(numpy_dtype(index), copy=False)
+    if array_api_compat.is_torch_namespace(xp) and getattr(device, "type", None) == "cuda":
+        import torch
+
+        pinned = torch.from_numpy(np.ascontiguousarray(host)).pin_memory()
+        return pinned.to(device, non_blocking=True)
+    return xp.asarray(host, device=device)
+
+
+def constant(value: float, like: Array, *, xp: Namespace) -> Array | float:
+    """``value`` to pass beside ``like`` to a function of ``xp`` (``maximum``, ``where``...).
+
+    With torch, a 0-d tensor of ``like``'s dtype filled on its device: array-api-compat's
+    wrapper would copy a Python number there from the host at every call, a copy a CUDA
+    graph cannot record. Elsewhere the number itself (the same values either way)."""
+    if array_api_compat.is_torch_namespace(xp):
+        return xp.full((), value, dtype=like.dtype, device=like.device)
+    return value
 
 
 def argmax_rows(x: Array, *, xp: Namespace, device: Device) -> Array:

@@ -156,11 +156,15 @@ def make_step(
         learning_rate: float,
         total: Array,
         weights: Array | None = None,
+        step_size: Any = None,
     ) -> tuple[list[Array], Any, Array]:
         scale = 1.0 if step_scale is None else step_scale(learning_rate)
         steps, batch_total = gradients(params, X, Y, weights, scale)
         if step_scale is None:
-            steps, state = optimizer.update(steps, state, learning_rate, xp=xp, in_place=in_place)
+            given = {} if step_size is None else {"step_size": step_size}
+            steps, state = optimizer.update(
+                steps, state, learning_rate, xp=xp, in_place=in_place, **given
+            )
         return apply_updates(params, steps, in_place=in_place), state, total + batch_total
 
     if combine is not LOCAL:  # collectives inside: not compiled

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
-from ._namespace import Array, Namespace
+from ._namespace import Array, Namespace, constant
 
 __all__ = [
     "ACTIVATIONS",
@@ -50,7 +50,7 @@ def _identity_backward(delta: Array, output: Array, *, xp: Namespace) -> Array:
 
 def log_logistic(z: Array, *, xp: Namespace) -> Array:
     """``log(sigmoid(z)) = -log(1 + exp(-z))``, exact where ``sigmoid`` rounds to 0 or 1."""
-    return -xp.logaddexp(0.0, -z)
+    return -xp.logaddexp(constant(0.0, z, xp=xp), -z)
 
 
 def logistic(z: Array, *, xp: Namespace) -> Array:
@@ -74,7 +74,7 @@ def _tanh_backward(delta: Array, output: Array, *, xp: Namespace) -> Array:
 
 
 def _relu(z: Array, *, xp: Namespace) -> Array:
-    return xp.maximum(z, 0.0)
+    return xp.maximum(z, constant(0.0, z, xp=xp))
 
 
 def _relu_backward(delta: Array, output: Array, *, xp: Namespace) -> Array:

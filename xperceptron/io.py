@@ -49,7 +49,8 @@ HEADER_CHARS = 1 << 24
 HEADER_DEPTH = 64
 """The deepest a checkpoint's JSON header nests (a model's own fields nest 6 deep)."""
 _NOT_SAVED = {"callbacks": None}
-_ADDED_LATER = ("max_fun", "loss", "distributed")  # newer than the format (see _params)
+# Parameters newer than the format (see _params): a file without them gets their defaults.
+_ADDED_LATER = ("max_fun", "loss", "distributed", "cuda_graph")
 _HEADER_FIELDS = (
     "format", "format_version", "class", "dtype", "params", "fitted", "metadata", "feature_names",
 )  # fmt: skip

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
-from ._namespace import Array, Namespace
+from ._namespace import Array, Namespace, constant
 from ._reductions import row_sums
 from .activations import ACTIVATIONS, log_logistic, logistic
 
@@ -83,7 +83,7 @@ def _exp(z: Array, *, xp: Namespace) -> Array:
 
 def _xlogx(Y: Array, *, xp: Namespace) -> Array:
     # scipy's xlogy(y, y) for y >= 0: 0 at y == 0 (log(1) there, so no NaN in any gradient).
-    return Y * xp.log(xp.where(Y > 0, Y, 1.0))
+    return Y * xp.log(xp.where(Y > 0, Y, constant(1.0, Y, xp=xp)))
 
 
 def _half_poisson_deviance(

@@ -285,6 +285,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         max_fun: int = 15000,
         callbacks: Any = None,
         distributed: str | None = None,
+        cuda_graph: bool = False,
     ) -> None:
         super().__init__(
             hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
@@ -294,7 +295,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
-            callbacks=callbacks, distributed=distributed,
+            callbacks=callbacks, distributed=distributed, cuda_graph=cuda_graph,
         )  # fmt: skip
         self.loss = loss
 

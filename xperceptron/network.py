@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from ._namespace import Array, Namespace
+from ._namespace import Array, Namespace, constant
 from ._reductions import column_sums
 from .activations import get_activation
 from .losses import get_output_loss
@@ -48,7 +48,8 @@ def sample_weights(weights: Array, *, xp: Namespace) -> SampleWeights:
     """:class:`SampleWeights` of non-negative ``weights`` of shape ``(n_samples,)``."""
     total = xp.sum(weights)
     positive = total > 0
-    inverse = xp.where(positive, 1.0 / xp.where(positive, total, 1.0), 0.0)
+    one, zero = constant(1.0, total, xp=xp), constant(0.0, total, xp=xp)
+    inverse = xp.where(positive, 1.0 / xp.where(positive, total, one), zero)
     return SampleWeights(xp.reshape(weights, (-1, 1)) * inverse, inverse)
 
 

@@ -48,6 +48,11 @@ class Optimizer(NamedTuple):
     init: Callable[[Sequence[Array]], Any]
     update: Callable[..., tuple[list[Array], Any]]
     step_scale: Callable[[float], float] | None = None
+    step_size: Callable[[Any, float], float] | None = None
+    """Where not ``None``, ``step_size(state, learning_rate)`` is the one number ``update``
+    computes on the host at each step (Adam's bias-corrected rate), and
+    ``update(..., step_size=s)`` takes it given instead, a float or a 0-d array of the
+    parameters' dtype: a replayed CUDA graph fills one array with it before each step."""
 
 
 class SGDState(NamedTuple):
@@ -139,6 +144,11 @@ def adam(beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8) -> O
     def init(params: Sequence[Array]) -> AdamState:
         return AdamState(0, _zeros_like(params), _zeros_like(params))
 
+    def bias_corrected(state: AdamState, learning_rate: float) -> Any:
+        count = state.step + 1
+        # ** 0.5, not math.sqrt: under jax.jit the count is a traced array.
+        return learning_rate * (1 - beta_2**count) ** 0.5 / (1 - beta_1**count)
+
     def update(
         grads: Sequence[Array],
         state: AdamState,
@@ -146,6 +156,7 @@ def adam(beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8) -> O
         *,
         xp: Namespace,
         in_place: bool = False,
+        step_size: Any = None,
     ) -> tuple[list[Array], AdamState]:
         count = state.step + 1
         first = [
@@ -155,14 +166,11 @@ def adam(beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8) -> O
             beta_2 * v + (1 - beta_2) * (g * g)
             for v, g in zip(state.second_moments, grads, strict=True)
         ]
-        # ** 0.5, not math.sqrt: under jax.jit the count is a traced array.
-        step_size = learning_rate * (1 - beta_2**count) ** 0.5 / (1 - beta_1**count)
-        steps = [
-            -step_size * m / (xp.sqrt(v) + epsilon) for m, v in zip(first, second, strict=True)
-        ]
+        size = bias_corrected(state, learning_rate) if step_size is None else step_size
+        steps = [-size * m / (xp.sqrt(v) + epsilon) for m, v in zip(first, second, strict=True)]
         return steps, AdamState(count, first, second)
 
-    return Optimizer(init, update)
+    return Optimizer(init, update, step_size=bias_corrected)
 
 
 def _negative(learning_rate: float) -> float:
