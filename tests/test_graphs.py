@@ -158,3 +158,37 @@ def test_cuda_graph_is_a_checked_parameter():
     X, y = np.zeros((4, 2)), np.array([0, 1, 0, 1])
     with pytest.raises(ValueError, match="cuda_graph"):
         MLPClassifier(cuda_graph="yes").fit(X, y)
+
+
+@pytest.mark.parametrize("activation", ["relu", "logistic", "tanh"])
+def test_a_torch_epoch_makes_no_tensor_from_a_python_number(activation, monkeypatch):
+    """A Python number given to ``xp.maximum`` or ``xp.logaddexp`` is copied to the device
+    by array-api-compat's torch wrapper (``torch.asarray(0.0, device=...)``): on CUDA a host
+    copy at every step, which a CUDA graph cannot record (found on the GPU). The math must
+    make its constants on the device. Checked on the CPU, where torch counts the same calls."""
+    torch = pytest.importorskip("torch")
+    from xperceptron import _training
+
+    rng = np.random.default_rng(0)
+    X = torch.asarray(rng.normal(size=(300, 6)))
+    y = torch.asarray((rng.normal(size=300) > 0) * 1)
+    weights = torch.asarray(np.linspace(0.5, 2.0, 300))
+    clf = MLPClassifier((8,), activation=activation, batch_size=64, solver="adam", random_state=0)
+    clf.partial_fit(X, y, classes=torch.asarray([0, 1]))
+    made, real_asarray, real_run_epoch = [], torch.asarray, _training.run_epoch
+
+    def asarray(obj, *args, **kwargs):
+        if isinstance(obj, (int, float)):
+            made.append(obj)
+        return real_asarray(obj, *args, **kwargs)
+
+    def run_epoch(*args, **kwargs):
+        monkeypatch.setattr(torch, "asarray", asarray)
+        try:
+            return real_run_epoch(*args, **kwargs)
+        finally:
+            monkeypatch.setattr(torch, "asarray", real_asarray)
+
+    monkeypatch.setattr(_training, "run_epoch", run_epoch)
+    clf.partial_fit(X, y, sample_weight=weights)
+    assert made == []
