@@ -67,7 +67,8 @@ class _TorchRecorder:
         graph = self._torch.cuda.CUDAGraph()
         with self._torch.cuda.graph(graph):
             fn()
-        return graph.replay
+        replay: Callable[[], None] = graph.replay
+        return replay
 
     def fill(self, buffer: Array, value: float) -> None:
         buffer.fill_(value)  # a kernel with the number as its argument
@@ -119,9 +120,10 @@ class _Graphed:
             return self._step.run(params, state, X, Y, learning_rate, total, *extra)
         if not self._warmed:
             self._warmed = True
-            return self._recorder.warm(
+            warmed: tuple[list[Array], Any, Array] = self._recorder.warm(
                 lambda: self._step.run(params, state, X, Y, learning_rate, total, *extra)
             )
+            return warmed
         if self._replay is None or learning_rate != self._rate:
             self._record(params, state, X, Y, learning_rate, total, weights)
         own = self._own
@@ -158,7 +160,10 @@ class _Graphed:
     ) -> None:
         xp = self._xp
         if not self._own:  # the buffers the recording reads and writes, made once
-            copy = lambda a: xp.asarray(a, copy=True)  # noqa: E731
+
+            def copy(a: Array) -> Array:
+                return xp.asarray(a, copy=True)
+
             self._own = {
                 "params": [copy(p) for p in params],
                 "state": _with_arrays(state, [copy(a) for a in _arrays_of(state)]),
