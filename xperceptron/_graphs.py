@@ -160,15 +160,12 @@ class _Graphed:
     ) -> None:
         xp = self._xp
         if not self._own:  # the buffers the recording reads and writes, made once
-
-            def copy(a: Array) -> Array:
-                return xp.asarray(a, copy=True)
-
+            new = xp.empty_like  # filled before each replay (run's copies in)
             self._own = {
-                "params": [copy(p) for p in params],
-                "state": _with_arrays(state, [copy(a) for a in _arrays_of(state)]),
-                "X": copy(X), "Y": copy(Y), "total": copy(total),
-                "weights": [] if weights is None else [copy(weights)],
+                "params": [new(p) for p in params],
+                "state": _with_arrays(state, [new(a) for a in _arrays_of(state)]),
+                "X": new(X), "Y": new(Y), "total": new(total),
+                "weights": [] if weights is None else [new(weights)],
                 "size": None if self._optimizer.step_size is None else xp.zeros_like(total),
             }  # fmt: skip
         own, step = self._own, self._step
