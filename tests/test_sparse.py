@@ -1,7 +1,8 @@
 """Sparse X (issue 11, item 4): SciPy's CSR/CSC matrices and arrays on the NumPy backend,
 never densified whole, give the model dense X gives; ``predict`` takes what ``fit`` takes.
 
-(``cupyx.scipy.sparse`` takes the same path on CuPy: the GPU run checks it.)
+``cupyx.scipy.sparse`` takes the same path on CuPy: the tests that take ``sparse_backend``
+run on both (CuPy where a GPU is usable).
 """
 
 from __future__ import annotations
@@ -10,12 +11,31 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import BACKENDS
 
 from xperceptron import MLPClassifier, MLPRegressor, Perceptron
+from xperceptron._namespace import to_numpy
 
 sp = pytest.importorskip("scipy.sparse")
 
 FORMATS = ["csr_matrix", "csc_matrix", "coo_matrix", "csr_array", "csc_array"]
+# The backends with a sparse library: SciPy's for NumPy arrays, cupyx's for CuPy's.
+SPARSE_LIBRARIES = {"numpy": "scipy.sparse", "cupy": "cupyx.scipy.sparse"}
+
+
+@pytest.fixture(params=[p for p in BACKENDS if p.id in SPARSE_LIBRARIES])
+def sparse_backend(request, monkeypatch):
+    """A backend and its sparse module, whose matrices refuse to be densified."""
+    backend = request.param
+    module = pytest.importorskip(SPARSE_LIBRARIES[backend.name])
+
+    def refuse(self, *args, **kwargs):
+        raise AssertionError("a sparse X was densified")
+
+    for fmt in ("csr_matrix", "csc_matrix", "coo_matrix"):
+        for method in ("toarray", "todense", "__array__", "get"):
+            monkeypatch.setattr(getattr(module, fmt), method, refuse, raising=False)
+    return backend, module
 
 
 def _data(task, n=120, d=40, seed=0):
@@ -135,6 +155,32 @@ def test_bad_sparse_x_is_refused_before_anything_changes():
         est.fit(sp.coo_array(X[0]), y[:1])
     for W, W0 in zip(est.coefs_, before, strict=True):
         np.testing.assert_array_equal(W, W0)
+
+
+@pytest.mark.parametrize(
+    ("task", "solver", "early_stopping"),
+    [("multiclass", "sgd", True), ("multilabel", "adam", False), ("regression", "lbfgs", False)],
+)  # fmt: skip
+def test_sparse_x_on_its_backend_trains_the_dense_model(
+    sparse_backend, task, solver, early_stopping
+):
+    backend, module = sparse_backend
+    X, y = _data(task)
+    Xd, yd = backend.asarray(X), backend.asarray(y)
+    Xs = module.csr_matrix(Xd)  # made on the device, from the device's dense array
+    dense = _fit(_estimator(task, solver=solver, early_stopping=early_stopping), Xd, yd)
+    est = _fit(_estimator(task, solver=solver, early_stopping=early_stopping), Xs, yd)
+    for a, b in zip(est.coefs_ + est.intercepts_, dense.coefs_ + dense.intercepts_, strict=True):
+        backend.assert_array(a)
+        # float64, as in the test above: the nonzero terms only, added in another order
+        np.testing.assert_allclose(to_numpy(a), to_numpy(b), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(est.loss_curve_, dense.loss_curve_, rtol=1e-12)
+    outputs = _outputs(est, module.csc_matrix(Xd))
+    backend.assert_close(outputs, to_numpy(_outputs(dense, Xd)), rtol=0, atol=1e-12)
+    if task != "regression":  # the labels are exactly the same
+        labels = est.predict(Xs)
+        backend.assert_array(labels)
+        np.testing.assert_array_equal(to_numpy(labels), to_numpy(dense.predict(Xd)))
 
 
 def test_the_perceptron_names_sparse_input_it_does_not_take():
