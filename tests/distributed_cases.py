@@ -28,7 +28,7 @@ class Case:
     calls: int = 1  # partial_fit calls (0: one fit)
     weighted: bool = False
     tweak: str = ""  # a rank's data made special: "missing_class", "nan_on_rank_1"
-    namespace: str = "numpy"  # the ranks' arrays: numpy, torch or jax (float64)
+    namespace: str = "numpy"  # the ranks' arrays: numpy, torch, torch-cuda, cupy or jax
 
     def estimator(self, **extra: Any) -> Any:
         cls = MLPRegressor if self.task == "regression" else MLPClassifier
@@ -61,6 +61,11 @@ CASES: dict[str, Case] = {
     "multiclass-partial_fit": Case("multiclass", {"solver": "sgd"}, calls=3),
     "torch-tensors": Case("multiclass", {"solver": "adam"}, calls=0, namespace="torch"),
     "jax-arrays": Case("regression", {"solver": "sgd"}, calls=0, namespace="jax"),
+    # On a GPU (both ranks may share one: gloo then carries the CUDA buffers).
+    "cupy-arrays": Case("multiclass", {"solver": "adam"}, calls=0, namespace="cupy"),
+    "torch-cuda-tensors": Case(
+        "regression", {"solver": "sgd"}, calls=0, weighted=True, namespace="torch-cuda"
+    ),
     "missing-class": Case("multiclass", {"solver": "adam"}, calls=0, tweak="missing_class"),
     "nan-on-rank-1": Case("binary", {"solver": "adam"}, calls=0, tweak="nan_on_rank_1"),
     "unseeded": Case("binary", {"solver": "adam", "random_state": None}, calls=0),
@@ -126,10 +131,15 @@ def shard(case: Case, rank: int) -> tuple[Any, Any, Any]:
     arrays = (X, y[rows], None if weights is None else weights[rows])
     if case.tweak == "zero_weights_on_rank_1" and rank == 1:
         arrays = (X, y[rows], np.zeros(N))
-    if case.namespace == "torch":
+    if case.namespace in ("torch", "torch-cuda"):
         import torch
 
-        return tuple(None if a is None else torch.asarray(a) for a in arrays)
+        device = "cuda" if case.namespace == "torch-cuda" else "cpu"
+        return tuple(None if a is None else torch.asarray(a, device=device) for a in arrays)
+    if case.namespace == "cupy":
+        import cupy
+
+        return tuple(None if a is None else cupy.asarray(a) for a in arrays)
     if case.namespace == "jax":
         import jax
 

@@ -14,6 +14,7 @@ import sys
 import warnings
 from pathlib import Path
 
+import array_api_compat
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -59,6 +60,7 @@ def main() -> None:
     else:
         result |= {
             "params": [to_numpy(a).tolist() for a in est.coefs_ + est.intercepts_],
+            "device": str(array_api_compat.device(est.coefs_[0])),
             "loss_curve": est.loss_curve_,
             "n_iter": est.n_iter_,
             "t": est.t_,

@@ -92,7 +92,23 @@ def _single_process(case_name: str):
 def test_two_ranks_train_as_one_process_on_the_rows_in_step_order(engine, case, tmp_path):
     if CASES[case].namespace != "numpy":
         pytest.importorskip(CASES[case].namespace)
-    ranks = _launch(engine, case, tmp_path)
+    _assert_as_one_process(case, _launch(engine, case, tmp_path))
+
+
+# Each GPU backend's case: its arrays on the GPU, both ranks on the first one where the
+# machine has one (gloo then carries the CUDA buffers; NCCL needs a GPU a rank).
+GPU_CASES = {"cupy": "cupy-arrays", "torch-cuda": "torch-cuda-tensors"}
+
+
+@pytest.mark.parametrize("backend", [p for p in BACKENDS if p.id in GPU_CASES])
+def test_two_ranks_on_the_gpu_train_as_one_process(backend, tmp_path):
+    case = GPU_CASES[backend.name]
+    ranks = _launch("torch", case, tmp_path)
+    _assert_as_one_process(case, ranks)
+    assert all(r["device"] == str(backend.device) for r in ranks), ranks  # never the host
+
+
+def _assert_as_one_process(case: str, ranks: list[dict]) -> None:
     assert all("error" not in r for r in ranks), ranks
     assert ranks[0]["params"] == ranks[1]["params"]  # bit for bit
     assert ranks[0]["loss_curve"] == ranks[1]["loss_curve"]

@@ -80,11 +80,7 @@ class _TorchGroup:
                     "torchrun --nproc-per-node N, or call torch.distributed."
                     "init_process_group() before fit."
                 )
-            backend = "gloo"
-            if torch.cuda.is_available():  # CUDA tensors over NCCL, host ones over gloo
-                torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-                backend = "cpu:gloo,cuda:nccl"
-            dist.init_process_group(backend)
+            dist.init_process_group(_torch_backend(torch))
             # The group is ours: torn down before the interpreter exits (left to the C++
             # destructors, gloo's threads can abort the process as it ends).
             atexit.register(_destroy, dist)
@@ -111,6 +107,18 @@ class _TorchGroup:
         out: list[Any] = [None] * self.size
         self._dist.all_gather_object(out, value)
         return out
+
+
+def _torch_backend(torch: Any) -> str:
+    """gloo for host tensors; for CUDA tensors NCCL where this node has a GPU for each of its
+    ranks (each rank then takes the GPU of its ``LOCAL_RANK``), else gloo too (NCCL refuses
+    two ranks on one GPU; gloo carries CUDA tensors through the host)."""
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    local_size = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    if not torch.cuda.is_available() or local_size > torch.cuda.device_count():
+        return "gloo"
+    torch.cuda.set_device(local_rank)
+    return "cpu:gloo,cuda:nccl"
 
 
 class _MPIGroup:
