@@ -52,9 +52,10 @@ def main() -> None:
         y = None
     result: dict = {"rank": rank}
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # max_iter is reached on purpose
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")  # max_iter is reached on purpose: recorded
             case.train(est, X, y, weights)
+        result["warnings"] = [f"{w.category.__name__}: {w.message}" for w in caught]
     except Exception as exc:  # the test checks that every rank raised, and what
         result["error"] = f"{type(exc).__name__}: {exc}"
     else:

@@ -73,13 +73,15 @@ def _launch(engine: str, case: str, out: Path) -> list[dict]:
 
 
 def _single_process(case_name: str):
+    """The estimator trained in this process on the rows in step order, and the warnings
+    that training gave."""
     case = CASES[case_name]
     est = case.estimator()
     X, y, weights = interleaved(case, est.batch_size)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         case.train(est, X, y, weights)
-    return est
+    return est, [f"{w.category.__name__}: {w.message}" for w in caught]
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -112,7 +114,12 @@ def _assert_as_one_process(case: str, ranks: list[dict]) -> None:
     assert all("error" not in r for r in ranks), ranks
     assert ranks[0]["params"] == ranks[1]["params"]  # bit for bit
     assert ranks[0]["loss_curve"] == ranks[1]["loss_curve"]
-    one = _single_process(case)
+    one, warned = _single_process(case)
+    # What one process warns of, rank 0 alone warns of (max_iter is reached on purpose).
+    assert ranks[0]["warnings"] == warned
+    assert ranks[1]["warnings"] == []
+    if CASES[case].calls == 0:  # a fit stopped by max_iter: there was something to report
+        assert any(w.startswith("ConvergenceWarning") for w in warned), warned
     for ours, theirs in zip(ranks[0]["params"], one.coefs_ + one.intercepts_, strict=True):
         # float64; the sums add the ranks' rows in another order (a few ulps a step)
         np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12)

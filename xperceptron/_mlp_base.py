@@ -341,8 +341,12 @@ class BaseMLP(RunChecks, MLPCheckpoints, BaseEstimator):
         epoch = progress.n_iter if kept_best else progress.n_iter + 1
         handled = outcome.diverged and hooks.non_finite(self, epoch)
         hooks.train_end(self)
+        # Data-parallel ranks end alike: rank 0 alone reports it, as it alone logs.
+        reports = run.group is None or run.group.rank == 0
         if outcome.diverged and not handled:
             if kept_best:
+                if not reports:
+                    return
                 warn(
                     f"Training diverged in epoch {epoch} (the loss is not finite) and stopped; "
                     "the weights of the best validation score are kept.",
@@ -355,7 +359,7 @@ class BaseMLP(RunChecks, MLPCheckpoints, BaseEstimator):
                 f"the loss is not finite. The parameters reached after epoch {epoch - 1} are "
                 f"kept; try a smaller learning_rate_init (it is {self.learning_rate_init})."
             )
-        if unconverged is not None:
+        if unconverged is not None and reports:
             warn(unconverged, ConvergenceWarning)
 
     def _commit(
