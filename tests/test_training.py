@@ -131,6 +131,9 @@ class _Twins:
     def mean(self, total, n_samples):
         return float(total) / n_samples
 
+    def count(self, n):
+        return 2 * n
+
 
 class _Idle:
     """Another combiner: a second process whose batches are all empty (nothing added)."""
@@ -140,6 +143,42 @@ class _Idle:
 
     def mean(self, total, n_samples):
         return float(total) / n_samples
+
+    def count(self, n):
+        return n
+
+
+class _Crowd(_Idle):
+    """Another combiner: processes holding 2^24 + 1 rows besides this one's 40, rows like
+    these (every sum scaled by the rows: the same mean loss and gradient)."""
+
+    others = 2**24 + 1
+
+    def sum(self, buffer):
+        return buffer * ((40 + self.others) / 40)
+
+    def count(self, n):
+        return n + self.others
+
+
+def test_lbfgs_counts_every_processs_rows_exactly_in_float32(backend):
+    # The rows of every process are the objective's n and t_'s step: integers, never a
+    # float32 (exact only to 2^24).
+    from xperceptron._full_batch import train_lbfgs
+    from xperceptron.optimizers import full_batch
+
+    rng = np.random.default_rng(0)
+    X = backend.asarray(rng.normal(size=(40, 3)), dtype=backend.xp.float32)
+    Y = backend.asarray(rng.normal(size=(40, 2)), dtype=backend.xp.float32)
+    pairs = glorot_uniform([3, 5, 2], activation="tanh", rng=np.random.default_rng(1),
+                           dtype=X.dtype, device=backend.device, xp=backend.xp)  # fmt: skip
+    params = [a for pair in pairs for a in pair]
+    state = TrainingState(params, full_batch().init(params), Progress(0.0), rng)
+    outcome, _ = train_lbfgs(state, X, Y, network=Network("tanh", "identity", 0.0), max_iter=3,
+                             max_fun=100, tol=0.0, xp=backend.xp, combine=_Crowd())  # fmt: skip
+    progress = outcome.state.progress
+    assert progress.n_iter >= 1
+    assert progress.t == progress.n_iter * (40 + _Crowd.others)
 
 
 def test_a_streamed_batch_source_trains_as_the_in_memory_one(backend):

@@ -165,6 +165,9 @@ class DataParallel:
     def sum(self, buffer: Array) -> Array:
         return self.group.all_reduce(buffer, self._xp)
 
+    def count(self, n: int) -> int:
+        return sum(self.group.all_gather(n))
+
     def mean(self, total: Array, n_samples: int) -> float:
         return float(total) / n_samples
 

@@ -52,10 +52,8 @@ def train_lbfgs(
     line search) the warning scikit-learn gives. With another ``combine`` than
     :data:`LOCAL`, each evaluation is of every process's rows together (one all-reduce)."""
     packing = _Packing([tuple(p.shape) for p in state.params], xp)
-    progress, n_samples = state.progress.copy(), int(X.shape[0])
-    if combine is not LOCAL:  # every process's rows: the count is summed once
-        zero = xp.zeros_like(state.params[-1][0])
-        n_samples = int(float(combine.sum(xp.reshape(zero + float(n_samples), (1,)))[0]))
+    # Every process's rows: summed once, as integers (float32 counts only to 2^24 exactly).
+    progress, n_samples = state.progress.copy(), combine.count(int(X.shape[0]))
     unpack = packing.unpack
     fun_and_grad = _objective(packing, X, Y, weights, network, combine, n_samples, xp=xp,
                               in_place=is_writeable(state.params[0]))  # fmt: skip

@@ -75,12 +75,19 @@ class Combiner(Protocol):
         """``total / n_samples``, read to the host (the epoch's one read)."""
         ...
 
+    def count(self, n: int) -> int:
+        """``n`` summed over every process, exactly (a host integer, not through a float)."""
+        ...
+
 
 class _Local:
     """A single process: nothing to combine."""
 
     def sum(self, buffer: Array) -> Array:
         return buffer
+
+    def count(self, n: int) -> int:
+        return n
 
     def mean(self, total: Array, n_samples: int) -> float:
         return float(total) / n_samples
