@@ -15,10 +15,11 @@ from typing import Any
 import numpy as np
 from task_data import task_data
 
-from xperceptron import MLPClassifier, MLPRegressor
+from xperceptron import MLPClassifier, MLPRegressor, fit_stream
 
 RANKS = 2
 N = 45  # rows a rank: not a multiple of the slices, so the last step is partial
+SHORTER = 20  # rank 1's rows where its stream is the shorter
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Case:
     weighted: bool = False
     tweak: str = ""  # a rank's data made special: "missing_class", "nan_on_rank_1"
     namespace: str = "numpy"  # the ranks' arrays: numpy, torch, torch-cuda, cupy or jax
+    source: str = "arrays"  # how a rank gives its rows: arrays, chunks (fit_stream) or dask
 
     def estimator(self, **extra: Any) -> Any:
         cls = MLPRegressor if self.task == "regression" else MLPClassifier
@@ -38,6 +40,15 @@ class Case:
         return cls(**(common | self.params | extra))
 
     def train(self, est: Any, X: Any, y: Any, weights: Any) -> None:
+        if self.source == "chunks":  # chunks of 7 rows: not a multiple of the shares (8)
+            classes = {"binary": np.arange(2), "multiclass": np.arange(3)}.get(self.task)
+            fit_stream(est, lambda: _chunks(X, y, weights), classes=classes)
+            return
+        if self.source == "dask":
+            import dask.array as da
+
+            X, y = da.from_array(X, chunks=(7, -1)), da.from_array(y, chunks=7)
+            weights = None if weights is None else da.from_array(weights, chunks=7)
         if self.tweak == "warm_start":  # a second fit goes on from the first
             est.fit(X, y, sample_weight=weights)
             est.set_params(warm_start=True)
@@ -67,6 +78,20 @@ CASES: dict[str, Case] = {
         "regression", {"solver": "sgd"}, calls=0, weighted=True, namespace="torch-cuda"
     ),
     "missing-class": Case("multiclass", {"solver": "adam"}, calls=0, tweak="missing_class"),
+    # Each rank streams its own rows (fit_stream; a Dask array's blocks).
+    "stream-multiclass-adam": Case("multiclass", {"solver": "adam"}, calls=0, source="chunks"),
+    "stream-regression-weighted": Case(
+        "regression", {"solver": "sgd", "shuffle": False}, calls=0, weighted=True, source="chunks"
+    ),
+    "dask-missing-class": Case(
+        "multiclass", {"solver": "sgd"}, calls=0, tweak="missing_class", source="dask"
+    ),
+    "stream-nan-in-chunk-3-on-rank-1": Case(
+        "binary", {"solver": "adam"}, calls=0, tweak="nan_in_chunk_3", source="chunks"
+    ),
+    "stream-shorter-on-rank-1": Case(
+        "binary", {"solver": "adam"}, calls=0, tweak="shorter_on_rank_1", source="chunks"
+    ),
     "nan-on-rank-1": Case("binary", {"solver": "adam"}, calls=0, tweak="nan_on_rank_1"),
     "unseeded": Case("binary", {"solver": "adam", "random_state": None}, calls=0),
     # What one rank does alone must reach the others (tests/distributed_worker.py applies
@@ -112,6 +137,12 @@ CASES: dict[str, Case] = {
 }
 
 
+def _chunks(X: Any, y: Any, weights: Any) -> Any:
+    for start in range(0, X.shape[0], 7):
+        rows = slice(start, start + 7)
+        yield (X[rows], y[rows]) if weights is None else (X[rows], y[rows], weights[rows])
+
+
 def data(case: Case) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Every rank's rows, rank 0's first: ``X``, ``y``, sample weights."""
     X, y, rng = task_data(case.task, RANKS * N)
@@ -126,11 +157,15 @@ def shard(case: Case, rank: int) -> tuple[Any, Any, Any]:
     X, y, weights = data(case)
     rows = slice(rank * N, (rank + 1) * N)
     X = X[rows].copy()
+    if case.tweak == "nan_in_chunk_3" and rank == 1:  # chunk 3 starts at row 21
+        X[21, 0] = np.nan
     if case.tweak == "nan_on_rank_1" and rank == 1:
         X[3, 1] = np.nan
     arrays = (X, y[rows], None if weights is None else weights[rows])
     if case.tweak == "zero_weights_on_rank_1" and rank == 1:
         arrays = (X, y[rows], np.zeros(N))
+    if case.tweak == "shorter_on_rank_1" and rank == 1:  # 20 rows where rank 0 has 45
+        arrays = tuple(None if a is None else a[:SHORTER] for a in arrays)
     if case.namespace in ("torch", "torch-cuda"):
         import torch
 

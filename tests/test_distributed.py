@@ -21,7 +21,7 @@ import array_api_compat.numpy
 import numpy as np
 import pytest
 from conftest import BACKENDS
-from distributed_cases import CASES, RANKS, N, interleaved
+from distributed_cases import CASES, RANKS, SHORTER, N, interleaved
 
 from xperceptron import MLPClassifier, MLPRegressor
 from xperceptron._namespace import to_numpy
@@ -89,11 +89,14 @@ def _single_process(case_name: str):
     "case",
     ["binary-adam", "multiclass-sgd", "multilabel-adam", "regression-sgd-weighted",
      "multiclass-lbfgs", "regression-lbfgs-weighted", "multiclass-partial_fit",
-     "missing-class", "torch-tensors", "jax-arrays"],
+     "missing-class", "torch-tensors", "jax-arrays", "stream-multiclass-adam",
+     "stream-regression-weighted", "dask-missing-class"],
 )  # fmt: skip
 def test_two_ranks_train_as_one_process_on_the_rows_in_step_order(engine, case, tmp_path):
     if CASES[case].namespace != "numpy":
         pytest.importorskip(CASES[case].namespace)
+    if CASES[case].source == "dask":
+        pytest.importorskip("dask.array")
     _assert_as_one_process(case, _launch(engine, case, tmp_path))
 
 
@@ -140,6 +143,25 @@ def test_a_refusal_on_one_rank_reaches_every_rank(engine, tmp_path):
     rank0, rank1 = _launch(engine, "nan-on-rank-1", tmp_path)
     assert rank1["error"].startswith("ValueError: X contains NaN or infinity")
     assert rank0["error"].startswith("RuntimeError: rank 1 of 2 refused its data: ValueError")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_streams_of_different_lengths_end_together_and_agree(engine, tmp_path):
+    # Rank 1's stream ends first: it takes empty steps until rank 0's ends, every epoch.
+    ranks = _launch(engine, "stream-shorter-on-rank-1", tmp_path)
+    assert all("error" not in r for r in ranks), ranks
+    assert ranks[0]["params"] == ranks[1]["params"]
+    assert ranks[0]["loss_curve"] == ranks[1]["loss_curve"]
+    assert ranks[0]["n_iter"] == ranks[1]["n_iter"] == 5
+    assert ranks[0]["t"] == ranks[1]["t"] == 5 * (N + SHORTER)  # every rank's rows, each epoch
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_chunk_refused_on_one_rank_mid_stream_reaches_every_rank(engine, tmp_path):
+    rank0, rank1 = _launch(engine, "stream-nan-in-chunk-3-on-rank-1", tmp_path)
+    assert rank1["error"].startswith("ValueError: Chunk 3: X contains NaN or infinity")
+    assert rank0["error"].startswith("RuntimeError: rank 1 of 2 refused its data: ValueError: "
+                                     "Chunk 3: X contains NaN")  # fmt: skip
 
 
 @pytest.mark.parametrize("engine", ENGINES)

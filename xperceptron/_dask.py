@@ -60,21 +60,32 @@ def prepare_dask(
     X, y, sample_weight = _aligned(X, y, sample_weight)
     fitted = hasattr(estimator, "coefs_")
     reuse = fitted and (incremental or estimator.warm_start)
-    if getattr(estimator, "_estimator_type", None) == "classifier" and y.ndim == 1:
-        if not reuse and classes is None and not incremental:
-            classes = _labels(y)  # partial_fit: the caller names them, as on arrays
-        elif reuse and not incremental:  # a warm start: y holds the fitted classes exactly
-            labels = _labels(y)
-            if not np.array_equal(labels, estimator.classes_):
-                raise ValueError(
-                    "warm_start can only be used where `y` has the same classes as in the "
-                    f"previous call to fit. Previously got {estimator.classes_}, `y` has {labels}"
-                )
+    classifier = getattr(estimator, "_estimator_type", None) == "classifier"
+    # partial_fit: the caller names the classes, as on arrays
+    if classifier and y.ndim == 1 and not incremental and (reuse or classes is None):
+        local = getattr(estimator, "distributed", None) is None
+        labels = _labels(y) if local else _every_ranks(estimator, y)
+        if not reuse:
+            classes = labels
+        elif not np.array_equal(labels, estimator.classes_):  # a warm start: exactly them
+            raise ValueError(
+                "warm_start can only be used where `y` has the same classes as in the "
+                f"previous call to fit. Previously got {estimator.classes_}, `y` has {labels}"
+            )
 
     def open_blocks(rng: HostRandom | None) -> Iterator[tuple[Any, ...]]:
         return _blocks(X, y, sample_weight, rng)
 
     return prepare_chunks(estimator, open_blocks, classes=classes, incremental=incremental)
+
+
+def _every_ranks(estimator: Any, y: Any) -> np.ndarray[Any, Any]:
+    """The labels of every rank's ``y`` together (data-parallel: a rank may lack a class)."""
+    from ._distributed import agreed, process_group
+
+    estimator._validate_params()
+    group = process_group(estimator.distributed)
+    return np.unique(np.concatenate(group.all_gather(agreed(group, lambda: _labels(y)))))
 
 
 def _aligned(X: Any, y: Any, sample_weight: Any) -> tuple[Any, Any, Any]:

@@ -17,6 +17,7 @@ import numpy as np
 
 from . import _graphs
 from ._base import BaseEstimator
+from ._dask import is_dask
 from ._distributed import DataParallel, RankZeroHooks, check_same, fingerprint, shard_batches
 from ._distributed import prepare as prepare_distributed
 from ._full_batch import train_lbfgs
@@ -189,11 +190,9 @@ class BaseMLP(RunChecks, MLPCheckpoints, BaseEstimator):
     def _fit(
         self, X: Any, y: Any, *, incremental: bool, classes: Any = None, sample_weight: Any = None
     ) -> BaseMLP:
-        prepare = (
-            self._prepare
-            if self.distributed is None
-            else functools.partial(prepare_distributed, self)
-        )
+        # Dask arrays are streamed, across ranks too (their preparation sees to it).
+        local = self.distributed is None or is_dask(X, y, sample_weight)
+        prepare = self._prepare if local else functools.partial(prepare_distributed, self)
         run = prepare(X, y, incremental=incremental, classes=classes, sample_weight=sample_weight)
         # All checks passed. Training works on copies: the estimator changes at the end, and
         # at each epoch's end only when callbacks are there to see it.
@@ -252,7 +251,7 @@ class BaseMLP(RunChecks, MLPCheckpoints, BaseEstimator):
             if recorder is not None and in_place and not is_sparse(X_train):
                 step = _graphs.graphed(step, self._optimizer(), recorder, xp=xp)
         else:
-            batches = shard_batches(
+            batches = run.batches or shard_batches(
                 group, X_train, Y_train, weights, functools.partial(batch_size, self),
                 shuffle=self.shuffle, xp=xp, device=run.device,
             )  # fmt: skip

@@ -12,18 +12,21 @@ carried rows (fewer than a batch, copied) and the model.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
 
+from ._distributed import Group, agreed, process_group
+from ._distributed import prepare as prepare_ranks
 from ._namespace import Array, Device, Namespace, get_namespace, index_array, is_sparse
 from ._sparse import row_slice, take_rows
 from ._targets import is_indicator
 from ._validation import check_sample_weight, check_X
 from .initializers import HostRandom
 
-__all__ = ["ChunkBatches", "fit_stream", "prepare_chunks"]
+__all__ = ["ChunkBatches", "RankStream", "fit_stream", "prepare_chunks"]
 
 Chunk = tuple[Any, ...]
 Opener = Callable[[HostRandom | None], Iterable[Chunk]]
@@ -40,7 +43,8 @@ def fit_stream(estimator: Any, chunks: Any, *, classes: Any = None) -> Any:
     chunk's first batch, and ``loss_curve_``, ``n_iter_`` and ``t_`` are fit's. With
     ``shuffle=True`` the rows of each chunk are shuffled (with the estimator's generator);
     a stream has no order to shuffle across chunks. ``warm_start=True`` continues a fitted
-    model.
+    model. With ``distributed`` set, each rank streams its own chunks and takes an equal
+    share of each global batch (see the "Scaling out" guide).
 
     Parameters
     ----------
@@ -85,35 +89,89 @@ def prepare_chunks(estimator: Any, open_chunks: Opener, *, classes: Any, increme
     """The checked training run (:class:`~xperceptron._mlp_run.Run`) of ``estimator`` on the
     chunks ``open_chunks`` reads (``incremental``: one epoch on from the current state, as
     ``partial_fit``): the first chunk checked and the network shaped from it, the batches
-    a :class:`ChunkBatches`. Nothing on the estimator changes."""
-    _check_streamable(estimator)
+    a :class:`ChunkBatches`. Nothing on the estimator changes.
+
+    With ``distributed`` set, each rank streams its own chunks (:class:`RankStream`): every
+    check is agreed by every rank before anything collective, as for arrays in memory."""
+    group = None
+    if getattr(estimator, "distributed", None) is not None:
+        estimator._validate_params()
+        group = process_group(estimator.distributed)
+
+    def first_chunk() -> tuple[Any, ...]:
+        _check_streamable(estimator)
+        return _first_chunk(estimator, open_chunks, classes, incremental)
+
+    X, y, weights, reuse = first_chunk() if group is None else agreed(group, first_chunk)
+    # A warm start checks that y holds exactly the fitted classes: a stream is checked
+    # chunk by chunk against them instead (incremental=True skips that check only).
+    prepare = estimator._prepare if group is None else functools.partial(prepare_ranks, estimator)
+    run = prepare(X, y, incremental=incremental or reuse, classes=classes, sample_weight=weights)
+    run.incremental = incremental
+    xp, device, dtype, sizes = run.xp, run.device, run.X.dtype, run.layer_sizes
+    empty = xp.zeros((0,), dtype=dtype, device=device)
+    size = 200 if estimator.batch_size == "auto" else int(estimator.batch_size)
+    if group is not None:  # the global batch in equal shares (the first ranks one more)
+        size = max(1, size // group.size + int(group.rank < size % group.size))
+    batches = ChunkBatches(
+        open_chunks, _Encoder(estimator, empty, sizes[0], run.targets), size,
+        shuffle=bool(estimator.shuffle), weighted=weights is not None, xp=xp, device=device,
+    )  # fmt: skip
+    # The network is shaped and typed by now: hold no more of the first chunk.
+    run.X = xp.zeros((0, sizes[0]), dtype=dtype, device=device)
+    run.Y = xp.zeros((0, sizes[-1]), dtype=dtype, device=device)
+    run.weights = None
+    nothing = (run.X, run.Y) if weights is None else (run.X, run.Y, empty)
+    run.batches = batches if group is None else RankStream(group, batches, nothing)
+    return run
+
+
+def _first_chunk(
+    estimator: Any, open_chunks: Opener, classes: Any, incremental: bool
+) -> tuple[Any, ...]:
+    """The stream's first chunk ``(X, y, sample_weight)``, and whether the estimator goes on
+    from its fitted state."""
     X, y, weights = _unpack(next(iter(open_chunks(None)), None), 0, weighted=None)
-    fitted = hasattr(estimator, "coefs_")
-    reuse = fitted and (incremental or estimator.warm_start)
+    reuse = hasattr(estimator, "coefs_") and bool(incremental or estimator.warm_start)
     classifier = getattr(estimator, "_estimator_type", None) == "classifier"
     if classifier and not reuse and classes is None and not is_indicator(y):
         raise ValueError(
             "classes must be given to train a classifier on a stream: every label the "
             "stream holds (one chunk does not show them all), as partial_fit requires."
         )
-    # A warm start checks that y holds exactly the fitted classes: a stream is checked
-    # chunk by chunk against them instead (incremental=True skips that check only).
-    run = estimator._prepare(X, y, incremental=incremental or reuse, classes=classes,
-                             sample_weight=weights)  # fmt: skip
-    run.incremental = incremental
-    xp, device, dtype, sizes = run.xp, run.device, run.X.dtype, run.layer_sizes
-    empty = xp.zeros((0,), dtype=dtype, device=device)
-    size = estimator.batch_size
-    run.batches = ChunkBatches(
-        open_chunks, _Encoder(estimator, empty, sizes[0], run.targets),
-        200 if size == "auto" else int(size), shuffle=bool(estimator.shuffle),
-        weighted=weights is not None, xp=xp, device=device,
-    )  # fmt: skip
-    # The network is shaped and typed by now: hold no more of the first chunk.
-    run.X = xp.zeros((0, sizes[0]), dtype=dtype, device=device)
-    run.Y = xp.zeros((0, sizes[-1]), dtype=dtype, device=device)
-    run.weights = None
-    return run
+    return X, y, weights, reuse
+
+
+class RankStream:
+    """One rank's batches of a data-parallel stream (a
+    :class:`~xperceptron._training.BatchSource`): its own stream's batches, each its equal
+    share of the global batch, then empty batches while other ranks' streams go on. Before
+    each step the ranks exchange, on the host, whether they still have a batch (and a
+    refused chunk, which every rank then raises): the epoch ends on every rank at once."""
+
+    def __init__(self, group: Group, source: ChunkBatches, nothing: tuple[Array, ...]) -> None:
+        self._group, self._source, self._nothing = group, source, nothing
+        self.n_samples = 0  # every rank's rows together, from the end of the first epoch
+
+    def epoch(self, rng: HostRandom) -> Iterator[tuple[Array, ...]]:
+        local, group = self._source.epoch(rng), self._group
+        while True:
+            batch, failure = None, None
+            try:
+                batch = next(local, None)
+            except (TypeError, ValueError) as exc:  # a refused chunk: every rank hears of it
+                failure = exc
+            text = None if failure is None else f"{type(failure).__name__}: {failure}"
+            reports = group.all_gather((batch is not None, text, self._source.n_samples))
+            if failure is not None:
+                raise failure
+            for rank, (_, refused, _) in enumerate(reports):
+                if refused is not None:
+                    raise RuntimeError(f"rank {rank} of {group.size} refused its data: {refused}")
+            if not any(going for going, _, _ in reports):
+                self.n_samples = sum(n for _, _, n in reports)
+                return
+            yield self._nothing if batch is None else batch
 
 
 def _check_streamable(estimator: Any) -> None:
@@ -126,11 +184,6 @@ def _check_streamable(estimator: Any) -> None:
         raise ValueError(
             "solver='lbfgs' takes every sample in each step and cannot train on a stream; "
             "use solver='adam' or 'sgd' (or compute the arrays and call fit)."
-        )
-    if getattr(estimator, "distributed", None) is not None:
-        raise ValueError(
-            "distributed training takes each process's rows in memory; a stream or a Dask "
-            "array trains in one process (set distributed=None)."
         )
     if estimator.early_stopping:
         raise ValueError(
