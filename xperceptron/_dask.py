@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from ._distributed import Group, agreed, exchanged, group_of
 from ._namespace import get_namespace, to_numpy
 from ._streaming import prepare_chunks
 from .initializers import HostRandom
@@ -57,14 +58,18 @@ def prepare_dask(
     drawn from the estimator's generator and each block's rows in an order drawn after it.
     A classifier's classes are found first, from ``y`` alone.
     """
-    X, y, sample_weight = _aligned(X, y, sample_weight)
+    group = group_of(estimator)  # across ranks, every check is agreed before it goes on
+
+    def aligned() -> tuple[Any, Any, Any]:
+        return _aligned(X, y, sample_weight)
+
+    X, y, sample_weight = aligned() if group is None else agreed(group, aligned)
     fitted = hasattr(estimator, "coefs_")
     reuse = fitted and (incremental or estimator.warm_start)
     classifier = getattr(estimator, "_estimator_type", None) == "classifier"
     # partial_fit: the caller names the classes, as on arrays
     if classifier and y.ndim == 1 and not incremental and (reuse or classes is None):
-        local = getattr(estimator, "distributed", None) is None
-        labels = _labels(y) if local else _every_ranks(estimator, y)
+        labels = _labels(y) if group is None else _every_ranks(group, y)
         if not reuse:
             classes = labels
         elif not np.array_equal(labels, estimator.classes_):  # a warm start: exactly them
@@ -79,13 +84,9 @@ def prepare_dask(
     return prepare_chunks(estimator, open_blocks, classes=classes, incremental=incremental)
 
 
-def _every_ranks(estimator: Any, y: Any) -> np.ndarray[Any, Any]:
+def _every_ranks(group: Group, y: Any) -> np.ndarray[Any, Any]:
     """The labels of every rank's ``y`` together (data-parallel: a rank may lack a class)."""
-    from ._distributed import agreed, process_group
-
-    estimator._validate_params()
-    group = process_group(estimator.distributed)
-    return np.unique(np.concatenate(group.all_gather(agreed(group, lambda: _labels(y)))))
+    return np.unique(np.concatenate(exchanged(group, lambda: _labels(y))))
 
 
 def _aligned(X: Any, y: Any, sample_weight: Any) -> tuple[Any, Any, Any]:

@@ -34,6 +34,8 @@ __all__ = [
     "Group",
     "RankZeroHooks",
     "agreed",
+    "exchanged",
+    "group_of",
     "prepare",
     "process_group",
     "shard_batches",
@@ -55,6 +57,16 @@ class Group(Protocol):
     def all_gather(self, value: Any) -> list[Any]:
         """Every rank's ``value`` (small host objects), in rank order."""
         ...
+
+
+def group_of(estimator: Any) -> Group | None:
+    """The process group of ``estimator.distributed`` (None for one process), once its
+    parameters are checked (a bad one is refused on every rank alike)."""
+    kind = getattr(estimator, "distributed", None)
+    if kind is None:
+        return None
+    estimator._validate_params()
+    return process_group(kind)
 
 
 def process_group(kind: str) -> Group:
@@ -176,17 +188,26 @@ class DataParallel:
 def agreed(group: Group, attempt: Callable[[], Any]) -> Any:
     """``attempt()`` on every rank; if it raised on any rank, every rank raises (that rank
     its own error, the others one naming it), so that none goes on to wait for it."""
+    kept: list[Any] = []
+    exchanged(group, lambda: kept.append(attempt()))  # the result stays here: None is sent
+    return kept[0]
+
+
+def exchanged(group: Group, attempt: Callable[[], Any]) -> list[Any]:
+    """Every rank's ``attempt()`` (a small host object), in rank order, as :func:`agreed`
+    runs it: if it raised on any rank, every rank raises."""
     try:
         result, error = attempt(), None
     except Exception as exc:  # every rank must learn of it before anything collective
         result, error = None, exc
-    failures = group.all_gather(None if error is None else f"{type(error).__name__}: {error}")
+    text = None if error is None else f"{type(error).__name__}: {error}"
+    outcomes = group.all_gather((result, text))
     if error is not None:
         raise error
-    for rank, failure in enumerate(failures):
+    for rank, (_, failure) in enumerate(outcomes):
         if failure is not None:
             raise RuntimeError(f"rank {rank} of {group.size} refused its data: {failure}")
-    return result
+    return [result for result, _ in outcomes]
 
 
 def global_classes(group: Group, y: Any) -> np.ndarray[Any, Any] | None:

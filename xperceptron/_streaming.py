@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ._distributed import Group, agreed, process_group
+from ._distributed import Group, agreed, exchanged, group_of
 from ._distributed import prepare as prepare_ranks
 from ._namespace import Array, Device, Namespace, get_namespace, index_array, is_sparse
 from ._sparse import row_slice, take_rows
@@ -93,10 +93,7 @@ def prepare_chunks(estimator: Any, open_chunks: Opener, *, classes: Any, increme
 
     With ``distributed`` set, each rank streams its own chunks (:class:`RankStream`): every
     check is agreed by every rank before anything collective, as for arrays in memory."""
-    group = None
-    if getattr(estimator, "distributed", None) is not None:
-        estimator._validate_params()
-        group = process_group(estimator.distributed)
+    group = group_of(estimator)
 
     def first_chunk() -> tuple[Any, ...]:
         _check_streamable(estimator)
@@ -154,22 +151,18 @@ class RankStream:
         self.n_samples = 0  # every rank's rows together, from the end of the first epoch
 
     def epoch(self, rng: HostRandom) -> Iterator[tuple[Array, ...]]:
-        local, group = self._source.epoch(rng), self._group
+        local, source = self._source.epoch(rng), self._source
+        batch = None
+
+        def fetch() -> tuple[bool, int]:  # a refused chunk raises here, on every rank
+            nonlocal batch
+            batch = next(local, None)
+            return batch is not None, source.n_samples  # the count, once the stream ended
+
         while True:
-            batch, failure = None, None
-            try:
-                batch = next(local, None)
-            except (TypeError, ValueError) as exc:  # a refused chunk: every rank hears of it
-                failure = exc
-            text = None if failure is None else f"{type(failure).__name__}: {failure}"
-            reports = group.all_gather((batch is not None, text, self._source.n_samples))
-            if failure is not None:
-                raise failure
-            for rank, (_, refused, _) in enumerate(reports):
-                if refused is not None:
-                    raise RuntimeError(f"rank {rank} of {group.size} refused its data: {refused}")
-            if not any(going for going, _, _ in reports):
-                self.n_samples = sum(n for _, _, n in reports)
+            reports = exchanged(self._group, fetch)
+            if not any(going for going, _ in reports):
+                self.n_samples = sum(n for _, n in reports)
                 return
             yield self._nothing if batch is None else batch
 
