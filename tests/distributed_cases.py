@@ -89,6 +89,9 @@ CASES: dict[str, Case] = {
     "stream-nan-in-chunk-3-on-rank-1": Case(
         "binary", {"solver": "adam"}, calls=0, tweak="nan_in_chunk_3", source="chunks"
     ),
+    "stream-unreadable-on-rank-1": Case(
+        "binary", {"solver": "adam"}, calls=0, tweak="unreadable_chunk_on_rank_1", source="chunks"
+    ),
     "stream-shorter-on-rank-1": Case(
         "binary", {"solver": "adam"}, calls=0, tweak="shorter_on_rank_1", source="chunks"
     ),

@@ -32,6 +32,21 @@ def _rank(engine: str) -> int:
     return int(MPI.COMM_WORLD.Get_rank())
 
 
+def _fail_reading_chunk_3() -> None:
+    """This rank's stream fails as a file that cannot be read would, at its 4th chunk."""
+    import distributed_cases
+
+    chunks = distributed_cases._chunks
+
+    def failing(*args):
+        for index, chunk in enumerate(chunks(*args)):
+            if index == 3:
+                raise OSError("chunk 3 could not be read")
+            yield chunk
+
+    distributed_cases._chunks = failing
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("case")
@@ -50,6 +65,8 @@ def main() -> None:
         est.set_params(batch_size=8)
     elif case.tweak == "no_y_on_rank_1" and rank == 1:
         y = None
+    elif case.tweak == "unreadable_chunk_on_rank_1" and rank == 1:
+        _fail_reading_chunk_3()
     result: dict = {"rank": rank}
     try:
         with warnings.catch_warnings(record=True) as caught:

@@ -157,11 +157,15 @@ def test_streams_of_different_lengths_end_together_and_agree(engine, tmp_path):
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_a_chunk_refused_on_one_rank_mid_stream_reaches_every_rank(engine, tmp_path):
-    rank0, rank1 = _launch(engine, "stream-nan-in-chunk-3-on-rank-1", tmp_path)
-    assert rank1["error"].startswith("ValueError: Chunk 3: X contains NaN or infinity")
-    assert rank0["error"].startswith("RuntimeError: rank 1 of 2 refused its data: ValueError: "
-                                     "Chunk 3: X contains NaN")  # fmt: skip
+@pytest.mark.parametrize(
+    ("case", "error"),
+    [("stream-nan-in-chunk-3-on-rank-1", "ValueError: Chunk 3: X contains NaN or infinity"),
+     ("stream-unreadable-on-rank-1", "OSError: chunk 3 could not be read")],
+)  # fmt: skip
+def test_a_chunk_failing_on_one_rank_mid_stream_stops_every_rank(engine, case, error, tmp_path):
+    rank0, rank1 = _launch(engine, case, tmp_path)
+    assert rank1["error"].startswith(error)
+    assert rank0["error"].startswith(f"RuntimeError: rank 1 of 2 refused its data: {error}")
 
 
 @pytest.mark.parametrize("engine", ENGINES)
