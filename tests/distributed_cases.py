@@ -92,6 +92,33 @@ CASES: dict[str, Case] = {
     "stream-unreadable-on-rank-1": Case(
         "binary", {"solver": "adam"}, calls=0, tweak="unreadable_chunk_on_rank_1", source="chunks"
     ),
+    # What one rank does differently must be refused on every rank, none left waiting.
+    "bad-batch-size-on-rank-1": Case(
+        "binary", {"solver": "adam"}, calls=0, tweak="bad_batch_size_on_rank_1"
+    ),
+    "stream-bad-batch-size-on-rank-1": Case(
+        "binary", {"solver": "adam"}, calls=0, tweak="bad_batch_size_on_rank_1", source="chunks"
+    ),
+    "weights-on-rank-0-only": Case(
+        "regression", {"solver": "sgd"}, calls=0, weighted=True, tweak="no_weights_on_rank_1"
+    ),
+    "stream-weights-on-rank-0-only": Case(
+        "regression",
+        {"solver": "sgd"},
+        calls=0,
+        weighted=True,
+        tweak="no_weights_on_rank_1",
+        source="chunks",
+    ),
+    "stream-batch-below-ranks": Case(
+        "binary", {"solver": "adam", "batch_size": 1}, calls=0, source="chunks"
+    ),
+    "stream-one-shot-on-rank-1": Case(
+        "binary", {"solver": "adam"}, calls=0, tweak="one_shot_on_rank_1", source="chunks"
+    ),
+    "dask-on-rank-0-only": Case(
+        "binary", {"solver": "adam"}, calls=0, tweak="arrays_on_rank_1", source="dask"
+    ),
     "stream-shorter-on-rank-1": Case(
         "binary", {"solver": "adam"}, calls=0, tweak="shorter_on_rank_1", source="chunks"
     ),

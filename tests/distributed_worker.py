@@ -18,8 +18,10 @@ import array_api_compat
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
+import distributed_cases
 from distributed_cases import CASES, shard
 
+from xperceptron import fit_stream
 from xperceptron._namespace import to_numpy
 from xperceptron.callbacks import CSVLogger, EarlyStopping
 
@@ -34,8 +36,6 @@ def _rank(engine: str) -> int:
 
 def _fail_reading_chunk_3() -> None:
     """This rank's stream fails as a file that cannot be read would, at its 4th chunk."""
-    import distributed_cases
-
     chunks = distributed_cases._chunks
 
     def failing(*args):
@@ -57,6 +57,7 @@ def main() -> None:
     case = CASES[args.case]
     est = case.estimator(distributed=args.engine)
     X, y, weights = shard(case, rank)
+    train = case.train
     if case.tweak == "callback_fails":  # rank 0 runs the callbacks: its error must spread
         est.set_params(callbacks=[CSVLogger("/nonexistent-folder/log.csv")])
     elif case.tweak == "restore_best":  # rank 0's callback sets the weights of every rank
@@ -67,11 +68,25 @@ def main() -> None:
         y = None
     elif case.tweak == "unreadable_chunk_on_rank_1" and rank == 1:
         _fail_reading_chunk_3()
+    elif case.tweak == "bad_batch_size_on_rank_1" and rank == 1:
+        est.set_params(batch_size=0)
+    elif case.tweak == "no_weights_on_rank_1" and rank == 1:
+        weights = None
+    elif case.tweak == "one_shot_on_rank_1" and rank == 1:  # not a stream to read per epoch
+
+        def train(est, X, y, weights):
+            fit_stream(est, distributed_cases._chunks(X, y, weights), classes=np.arange(2))
+
+    elif case.tweak == "arrays_on_rank_1" and rank == 1:  # rank 0 gives a Dask array
+
+        def train(est, X, y, weights):
+            est.fit(X, y, sample_weight=weights)
+
     result: dict = {"rank": rank}
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")  # max_iter is reached on purpose: recorded
-            case.train(est, X, y, weights)
+            train(est, X, y, weights)
         result["warnings"] = [f"{w.category.__name__}: {w.message}" for w in caught]
     except Exception as exc:  # the test checks that every rank raised, and what
         result["error"] = f"{type(exc).__name__}: {exc}"

@@ -168,6 +168,30 @@ def test_a_chunk_failing_on_one_rank_mid_stream_stops_every_rank(engine, case, e
     assert rank0["error"].startswith(f"RuntimeError: rank 1 of 2 refused its data: {error}")
 
 
+REFUSED = "RuntimeError: rank 1 of 2 refused its data: "
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    ("case", "rank1", "rank0"),
+    [("bad-batch-size-on-rank-1", "ValueError: batch_size must be 'auto' or an int >= 1", REFUSED),
+     ("stream-bad-batch-size-on-rank-1", "ValueError: batch_size must be 'auto'", REFUSED),
+     ("stream-one-shot-on-rank-1", "TypeError: chunks must be a function", REFUSED),
+     ("weights-on-rank-0-only", "ValueError: The call (the estimator fitted, classes given, "
+      "sample_weight given) differs across ranks", None),
+     ("stream-weights-on-rank-0-only", "ValueError: The call (the estimator", None),
+     ("dask-on-rank-0-only", "ValueError: Whether the data are Dask arrays differs", None),
+     ("stream-batch-below-ranks", "ValueError: batch_size=1 is smaller than the 2 ranks", None)],
+)  # fmt: skip
+def test_a_rank_that_differs_is_refused_on_every_rank(engine, case, rank1, rank0, tmp_path):
+    if "dask" in case:
+        pytest.importorskip("dask.array")
+    ranks = _launch(engine, case, tmp_path)
+    assert ranks[1]["error"].startswith(rank1), ranks
+    # rank 0 names rank 1's refusal, or (a difference found together) raises the same
+    assert ranks[0]["error"].startswith(rank1 if rank0 is None else rank0 + rank1), ranks
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 def test_different_initial_weights_are_refused_on_every_rank(engine, tmp_path):
     ranks = _launch(engine, "unseeded", tmp_path)  # random_state=None: each rank draws its own

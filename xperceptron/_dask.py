@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from ._distributed import Group, agreed, exchanged, group_of
+from ._distributed import Group, agreed, check_same, exchanged, group_of
 from ._namespace import get_namespace, to_numpy
 from ._streaming import prepare_chunks
 from .initializers import HostRandom
@@ -65,6 +65,9 @@ def prepare_dask(
 
     X, y, sample_weight = aligned() if group is None else agreed(group, aligned)
     fitted = hasattr(estimator, "coefs_")
+    if group is not None:  # what the steps below branch on, so that every rank takes them
+        check_same(group, "The call (the estimator fitted, classes given, y's dimensions)",
+                   (fitted, classes is not None, y.ndim))  # fmt: skip
     reuse = fitted and (incremental or estimator.warm_start)
     classifier = getattr(estimator, "_estimator_type", None) == "classifier"
     # partial_fit: the caller names the classes, as on arrays

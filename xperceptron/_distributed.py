@@ -65,8 +65,11 @@ def group_of(estimator: Any) -> Group | None:
     kind = getattr(estimator, "distributed", None)
     if kind is None:
         return None
-    estimator._validate_params()
-    return process_group(kind)
+    if kind not in ENGINES:  # no group to agree in: refused as parameters are
+        estimator._validate_params()
+    group = process_group(kind)
+    agreed(group, estimator._validate_params)  # one rank's bad parameter: every rank raises
+    return group
 
 
 def process_group(kind: str) -> Group:
@@ -347,11 +350,14 @@ def prepare(
     """The estimator's checks of a fit on this rank's shard, agreed by every rank, and the
     classes of all the shards (a classifier encodes labels the same way everywhere).
     Returns the estimator's run, with the group."""
-    estimator._validate_params()  # the same parameters everywhere: the same outcome
-    group = process_group(estimator.distributed)
+    group = group_of(estimator)
+    assert group is not None  # a data-parallel fit
     params = estimator.get_params()
     check_same(group, "The estimator's parameters (but callbacks, verbose and random_state)",
                {k: repr(v) for k, v in params.items() if k not in _PER_RANK})  # fmt: skip
+    # What the steps below branch on, so that every rank takes the same collectives.
+    call = (hasattr(estimator, "coefs_"), classes is not None, sample_weight is not None)
+    check_same(group, "The call (the estimator fitted, classes given, sample_weight given)", call)
     continues = hasattr(estimator, "coefs_") and (incremental or estimator.warm_start)
     same_classes = None
     if hasattr(estimator, "predict_proba") and (classes is None or continues):

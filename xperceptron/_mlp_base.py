@@ -18,7 +18,14 @@ import numpy as np
 from . import _graphs
 from ._base import BaseEstimator
 from ._dask import is_dask
-from ._distributed import DataParallel, RankZeroHooks, check_same, fingerprint, shard_batches
+from ._distributed import (
+    DataParallel,
+    RankZeroHooks,
+    check_same,
+    fingerprint,
+    group_of,
+    shard_batches,
+)
 from ._distributed import prepare as prepare_distributed
 from ._full_batch import train_lbfgs
 from ._mlp_checkpoint import MLPCheckpoints
@@ -191,7 +198,10 @@ class BaseMLP(RunChecks, MLPCheckpoints, BaseEstimator):
         self, X: Any, y: Any, *, incremental: bool, classes: Any = None, sample_weight: Any = None
     ) -> BaseMLP:
         # Dask arrays are streamed, across ranks too (their preparation sees to it).
-        local = self.distributed is None or is_dask(X, y, sample_weight)
+        dask, group = is_dask(X, y, sample_weight), group_of(self)
+        if group is not None:  # every rank takes the same path
+            check_same(group, "Whether the data are Dask arrays", dask)
+        local = group is None or dask
         prepare = self._prepare if local else functools.partial(prepare_distributed, self)
         run = prepare(X, y, incremental=incremental, classes=classes, sample_weight=sample_weight)
         # All checks passed. Training works on copies: the estimator changes at the end, and

@@ -44,7 +44,8 @@ def fit_stream(estimator: Any, chunks: Any, *, classes: Any = None) -> Any:
     ``shuffle=True`` the rows of each chunk are shuffled (with the estimator's generator);
     a stream has no order to shuffle across chunks. ``warm_start=True`` continues a fitted
     model. With ``distributed`` set, each rank streams its own chunks and takes an equal
-    share of each global batch (see the "Scaling out" guide).
+    share of each global batch (the first ranks one row more where ``batch_size`` does
+    not divide by the ranks; see the "Scaling out" guide).
 
     Parameters
     ----------
@@ -73,16 +74,22 @@ def fit_stream(estimator: Any, chunks: Any, *, classes: Any = None) -> Any:
 
 
 def _opener(chunks: Any) -> Opener:
-    """A pass over ``chunks`` each time it is called (one-shot iterators refused)."""
-    if callable(chunks):
-        return lambda rng: chunks()
-    if isinstance(chunks, Iterable) and not isinstance(chunks, Iterator):
-        return lambda rng: chunks
-    raise TypeError(
-        f"chunks must be a function returning an iterator of (X, y) chunks, or an iterable "
-        f"that can be read once per epoch (a list), not {type(chunks).__name__}: a one-shot "
-        "iterator gives one epoch only. Pass, for example, lambda: read_chunks(path)."
-    )
+    """A pass over ``chunks`` each time it is called (one-shot iterators refused, at the
+    first call: with the other checks of the first chunk, which every rank agrees on)."""
+
+    def open_chunks(rng: HostRandom | None) -> Iterable[Chunk]:
+        if callable(chunks):
+            return chunks()  # type: ignore[no-any-return]
+        if isinstance(chunks, Iterable) and not isinstance(chunks, Iterator):
+            return chunks
+        raise TypeError(
+            f"chunks must be a function returning an iterator of (X, y) chunks, or an "
+            f"iterable that can be read once per epoch (a list), not {type(chunks).__name__}: "
+            "a one-shot iterator gives one epoch only. Pass, for example, "
+            "lambda: read_chunks(path)."
+        )
+
+    return open_chunks
 
 
 def prepare_chunks(estimator: Any, open_chunks: Opener, *, classes: Any, incremental: bool) -> Any:
@@ -109,7 +116,12 @@ def prepare_chunks(estimator: Any, open_chunks: Opener, *, classes: Any, increme
     empty = xp.zeros((0,), dtype=dtype, device=device)
     size = 200 if estimator.batch_size == "auto" else int(estimator.batch_size)
     if group is not None:  # the global batch in equal shares (the first ranks one more)
-        size = max(1, size // group.size + int(group.rank < size % group.size))
+        if size < group.size:  # every rank has the same batch_size: all refuse alike
+            raise ValueError(
+                f"batch_size={size} is smaller than the {group.size} ranks: each step takes "
+                "at least one row from each rank's stream."
+            )
+        size = size // group.size + int(group.rank < size % group.size)
     batches = ChunkBatches(
         open_chunks, _Encoder(estimator, empty, sizes[0], run.targets), size,
         shuffle=bool(estimator.shuffle), weighted=weights is not None, xp=xp, device=device,
