@@ -58,6 +58,11 @@ class Group(Protocol):
         """Every rank's ``value`` (small host objects), in rank order."""
         ...
 
+    def all_sum(self, values: list[int]) -> list[int]:
+        """``values`` (a few host integers) summed element-wise over the ranks: one
+        all-reduce, cheaper than :meth:`all_gather` (no pickling)."""
+        ...
+
 
 def group_of(estimator: Any) -> Group | None:
     """The process group of ``estimator.distributed`` (None for one process), once its
@@ -123,6 +128,11 @@ class _TorchGroup:
         self._dist.all_gather_object(out, value)
         return out
 
+    def all_sum(self, values: list[int]) -> list[int]:
+        summed = self._torch.tensor(values, dtype=self._torch.int64)  # on the host: gloo
+        self._dist.all_reduce(summed)
+        return [int(v) for v in summed.tolist()]
+
 
 def _torch_backend(torch: Any) -> str:
     """gloo for host tensors; for CUDA tensors NCCL where this node has a GPU for each of its
@@ -159,6 +169,11 @@ class _MPIGroup:
     def all_gather(self, value: Any) -> list[Any]:
         return list(self._comm.allgather(value))
 
+    def all_sum(self, values: list[int]) -> list[int]:
+        summed = np.asarray(values, dtype=np.int64)
+        self._comm.Allreduce(self._MPI.IN_PLACE, summed, op=self._MPI.SUM)
+        return [int(v) for v in summed]
+
 
 def _destroy(dist: Any) -> None:
     if dist.is_initialized():
@@ -181,7 +196,7 @@ class DataParallel:
         return self.group.all_reduce(buffer, self._xp)
 
     def count(self, n: int) -> int:
-        return sum(self.group.all_gather(n))
+        return self.group.all_sum([n])[0]
 
     def mean(self, total: Array, n_samples: int) -> float:
         return float(total) / n_samples

@@ -155,28 +155,34 @@ class RankStream:
     """One rank's batches of a data-parallel stream (a
     :class:`~xperceptron._training.BatchSource`): its own stream's batches, each its equal
     share of the global batch, then empty batches while other ranks' streams go on. Before
-    each step the ranks exchange, on the host, whether they still have a batch (and a
-    refused chunk, which every rank then raises): the epoch ends on every rank at once."""
+    each step the ranks sum, on the host, how many still have a batch and how many failed
+    to read one (a failure is then raised on every rank, with its reason): the epoch ends
+    on every rank at once."""
 
     def __init__(self, group: Group, source: ChunkBatches, nothing: tuple[Array, ...]) -> None:
         self._group, self._source, self._nothing = group, source, nothing
         self.n_samples = 0  # every rank's rows together, from the end of the first epoch
 
     def epoch(self, rng: HostRandom) -> Iterator[tuple[Array, ...]]:
-        local, source = self._source.epoch(rng), self._source
-        batch = None
-
-        def fetch() -> tuple[bool, int]:  # a refused chunk raises here, on every rank
-            nonlocal batch
-            batch = next(local, None)
-            return batch is not None, source.n_samples  # the count, once the stream ended
-
+        local, group = self._source.epoch(rng), self._group
         while True:
-            reports = exchanged(self._group, fetch)
-            if not any(going for going, _ in reports):
-                self.n_samples = sum(n for _, n in reports)
+            batch, failure = None, None
+            try:
+                batch = next(local, None)
+            except Exception as exc:  # a refused or unreadable chunk: every rank hears of it
+                failure = exc
+            going, failed = group.all_sum([batch is not None, failure is not None])
+            if failed:  # every rank raises: this one its error, the others one naming it
+                exchanged(group, functools.partial(_reraise, failure))
+            if not going:
+                self.n_samples = group.all_sum([self._source.n_samples])[0]
                 return
             yield self._nothing if batch is None else batch
+
+
+def _reraise(failure: Exception | None) -> None:
+    if failure is not None:
+        raise failure
 
 
 def _check_streamable(estimator: Any) -> None:
