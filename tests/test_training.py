@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from xperceptron import ConvergenceWarning, MLPRegressor
+from xperceptron._batches import GATHER_BYTES
 from xperceptron._namespace import to_numpy
 from xperceptron._stopping import Progress, StopRule, next_epoch, record_epoch
 from xperceptron._training import (
@@ -20,7 +21,7 @@ from xperceptron._training import (
     make_step,
     train,
 )
-from xperceptron.initializers import glorot_uniform
+from xperceptron.initializers import HostRandom, glorot_uniform
 from xperceptron.optimizers import sgd
 
 
@@ -242,3 +243,37 @@ def test_unshuffled_batches_end_inside_the_arrays(backend):
     source = InMemoryBatches(X, Y, 16, shuffle=False, xp=backend.xp, device=backend.device)
     sizes = [batch[0].shape[0] for batch in source.epoch(None)]
     assert sizes == [16, 16, 13]
+
+
+@pytest.mark.parametrize("per_gather", [1, 2, 3, 100])
+def test_shuffled_batches_are_the_same_rows_however_many_one_gather_takes(backend, per_gather):
+    # 7 full batches of 6 rows and a partial one: gathers of 2 and 3 batches leave a shorter
+    # last gather; the rows, their order and the batch boundaries must not depend on it.
+    rng = np.random.default_rng(0)
+    X = backend.asarray(rng.normal(size=(45, 3)))
+    Y = backend.asarray(np.arange(45.0).reshape(45, 1) * np.ones((1, 2)))
+    weights = backend.asarray(np.arange(45.0))
+    source = InMemoryBatches(
+        X, Y, 6, shuffle=True, xp=backend.xp, device=backend.device, weights=weights
+    )
+    source.batches_per_gather = per_gather
+    order = HostRandom(np.random.default_rng(3)).shuffled(45)
+    epoch = source.epoch(HostRandom(np.random.default_rng(3)))
+    batches = [[to_numpy(a) for a in batch] for batch in epoch]
+    assert [b[0].shape[0] for b in batches] == [6] * 7 + [3]
+    rows = np.concatenate([b[2] for b in batches]).astype(int)
+    assert rows.tolist() == order.tolist()
+    X_host = to_numpy(X)
+    for X_batch, Y_batch, w in batches:
+        np.testing.assert_array_equal(X_batch, X_host[w.astype(int)])
+        np.testing.assert_array_equal(Y_batch[:, 0], w)
+
+
+def test_one_gather_takes_as_many_batches_as_fit_in_its_bytes(backend):
+    X = backend.asarray(np.zeros((10, 1000), dtype=np.float32))
+    Y = backend.asarray(np.zeros((10, 24), dtype=np.float32))
+    source = InMemoryBatches(X, Y, 4, shuffle=True, xp=backend.xp, device=backend.device)
+    itemsize = to_numpy(X).dtype.itemsize  # the backend's widest float
+    on_gpu = backend.name in ("cupy", "torch-cuda")  # a gather is a launch: several a time
+    expected = GATHER_BYTES // (4 * 1024 * itemsize) if on_gpu else 1
+    assert source.batches_per_gather == expected

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 import array_api_compat
 
-from ._namespace import Array, Namespace
+from ._namespace import Array, Namespace, on_gpu
 from ._training import Step
 from .optimizers import Optimizer
 
@@ -81,7 +81,7 @@ def recorder_for(xp: Namespace, device: Any) -> Recorder | None:
         # CuPy 14 refuses cuBLAS calls on a capturing stream ("calling cuBLAS API during
         # stream capture is currently unsupported"): its matrix products cannot be recorded.
         return None
-    if array_api_compat.is_torch_namespace(xp) and getattr(device, "type", None) == "cuda":
+    if array_api_compat.is_torch_namespace(xp) and on_gpu(xp, device):
         return _TorchRecorder()
     return None
 

@@ -6,6 +6,9 @@ and passes both down; the math modules never import an array library.
 
 from __future__ import annotations
 
+import functools
+import re
+from collections.abc import Callable
 from typing import Any
 
 import array_api_compat
@@ -23,6 +26,7 @@ HostArray = np.ndarray[Any, Any]
 __all__ = [
     "Array",
     "Device",
+    "Fuser",
     "HostArray",
     "Namespace",
     "argmax_rows",
@@ -31,6 +35,9 @@ __all__ = [
     "default_int_dtype",
     "detached",
     "device_dtype",
+    "fused",
+    "fuser_for",
+    "fuses",
     "get_namespace",
     "host_dtype",
     "index_array",
@@ -41,6 +48,7 @@ __all__ = [
     "namespace_of",
     "numpy_dtype",
     "numpy_ones_like",
+    "on_gpu",
     "to_numpy",
 ]
 
@@ -133,13 +141,21 @@ def device_dtype(host: np.dtype[Any], xp: Namespace, device: Device) -> Any:
     return info.default_dtypes(device=device)[kind]
 
 
+def on_gpu(xp: Namespace, device: Device) -> bool:
+    """Whether arrays of ``xp`` on ``device`` live on a CUDA GPU driven call by call (CuPy,
+    torch on CUDA): each operation is a kernel launch the host pays for. JAX compiles."""
+    if array_api_compat.is_cupy_namespace(xp):
+        return True
+    return bool(array_api_compat.is_torch_namespace(xp)) and getattr(device, "type", None) == "cuda"
+
+
 def index_array(indices: np.ndarray[Any, Any], xp: Namespace, device: Device) -> Array:
     """Host row indices moved to ``device`` in its indexing dtype (int32 on a device
     without int64). To a CUDA device, torch copies from pinned memory without waiting: a
     copy from pageable memory would make the host wait for the GPU once an epoch."""
     index = xp.__array_namespace_info__().default_dtypes(device=device)["indexing"]
     host = indices.astype(numpy_dtype(index), copy=False)
-    if array_api_compat.is_torch_namespace(xp) and getattr(device, "type", None) == "cuda":
+    if on_gpu(xp, device) and array_api_compat.is_torch_namespace(xp):
         import torch
 
         pinned = torch.from_numpy(np.ascontiguousarray(host)).pin_memory()
@@ -253,3 +269,58 @@ def compile_step(
     import jax
 
     return jax.jit(fn, static_argnames=static_argnames, donate_argnums=donate_argnums)
+
+
+Fuser = Callable[[Callable[..., Any], str], Callable[..., Any]]
+"""``(function, name) -> kernel``: how a namespace makes one kernel of an element-wise
+function of its arrays."""
+
+
+def fuser_for(xp: Namespace) -> Fuser | None:
+    """How ``xp`` fuses element-wise functions into one kernel (CuPy: ``cupy.fuse``), or
+    ``None`` where it does not (NumPy, PyTorch, array-api-strict; JAX's ``jit`` fuses its
+    whole compiled step already)."""
+    return _cupy_fuse if array_api_compat.is_cupy_namespace(xp) else None
+
+
+def _cupy_fuse(function: Callable[..., Any], name: str) -> Callable[..., Any]:
+    import cupy
+
+    return cupy.fuse(kernel_name=name)(function)  # type: ignore[no-any-return]
+
+
+def fuses(xp: Namespace) -> bool:
+    """Whether :func:`fused` makes one kernel of a function on ``xp``'s arrays."""
+    return fuser_for(xp) is not None
+
+
+def fused(fn: Callable[..., Any], *, xp: Namespace, **static: Any) -> Callable[..., Any]:
+    """``fn(*arrays, xp=xp, **static)``, an element-wise function of its arrays, as one
+    kernel where the namespace can fuse one (:func:`fuser_for`; made once per ``fn`` and
+    ``static``); elsewhere ``fn`` itself, called as written.
+
+    On a GPU each call of a small step is bound by its launch: a ReLU layer's bias, mask and
+    product are one launch instead of four. The math stays ``fn``, written once: it may use
+    operators, the standard's element-wise functions and ``astype``, with Python numbers
+    (``static`` for the options); no reductions, shapes, indexing or new arrays. A kernel
+    runs ``fn``'s float operations in their order, so where ``fn`` has no product followed by
+    a sum (which the GPU's compiler may contract into one rounding), its results equal
+    ``fn``'s bit for bit; the functions fused here have none.
+    """
+    fuser = fuser_for(xp)
+    if fuser is None:
+        return functools.partial(fn, xp=xp, **static)
+    return _kernel(fuser, fn, xp, tuple(sorted(static.items())))
+
+
+@functools.cache
+def _kernel(
+    fuser: Fuser, fn: Callable[..., Any], xp: Namespace, static: tuple[tuple[str, Any], ...]
+) -> Callable[..., Any]:
+    options = dict(static)
+
+    def kernel(*arrays: Any) -> Any:
+        return fn(*arrays, xp=xp, **options)
+
+    name = "_".join(["xperceptron", fn.__name__.strip("_"), *(str(v) for _, v in static)])
+    return fuser(kernel, re.sub(r"\W", "_", name))

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from ._namespace import Array, Namespace, constant
+from ._namespace import Array, Namespace, constant, fused, fuses
 from ._reductions import column_sums
 from .activations import get_activation
 from .losses import get_output_loss
@@ -100,16 +100,27 @@ def _propagate(
         hidden = get_activation(activation)
         with_derivative = hidden.with_derivative if keep_derivatives else None
         for W, b in params[:-1]:
-            z = _affine(activations[-1], W, b, in_place)
             if with_derivative is None:
-                activations.append(hidden.forward(z, xp=xp))
-            else:
-                output, derivative = with_derivative(z, in_place=in_place, xp=xp)
-                activations.append(output)
-                derivatives.append(derivative)
+                activations.append(hidden.forward(_affine(activations[-1], W, b, in_place), xp=xp))
+                continue
+            product = activations[-1] @ W
+            if in_place and not fuses(xp):  # the fresh product takes the bias and f in place
+                product += b
+                output, derivative = with_derivative(product, in_place=True, xp=xp)
+            else:  # on CuPy one kernel: the bias, f and f'
+                output, derivative = fused(_biased, xp=xp, activation=activation)(product, b)
+            activations.append(output)
+            derivatives.append(derivative)
     W, b = params[-1]
     kept = derivatives if with_derivative is not None else None
     return _affine(activations[-1], W, b, in_place), activations, kept
+
+
+def _biased(product: Array, b: Array, *, activation: str, xp: Namespace) -> tuple[Array, Array]:
+    """``(f(z), f'(z))`` of ``z = product + b``: element-wise, so CuPy fuses it."""
+    with_derivative = get_activation(activation).with_derivative
+    assert with_derivative is not None
+    return with_derivative(product + b, xp=xp)
 
 
 def _affine(A: Array, W: Array, b: Array, in_place: bool) -> Array:
