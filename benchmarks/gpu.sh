@@ -2,13 +2,15 @@
 # One run on a GPU machine: the benchmarks (every workload, CuPy and torch on CUDA beside
 # PyTorch eager, the host-sync check), then the whole test suite on the cupy and torch-cuda
 # backends, two pytest runs side by side. Everything lands in $OUT (default /tmp/gpu-out):
-#   machine.txt, gpu.json, gpu.md, bench.log, tests-cupy.log, tests-torch-cuda.log
+#   machine.txt, gpu.json, gpu.md, bench.log, step-variants.json, variants.txt,
+#   tests-cupy.log, tests-torch-cuda.log
 #
 # Where pip cannot reach a registry, bring the pure-Python wheels the machine lacks in .whl/
 # (array-api-compat, array-api-strict, and xperceptron's own for its console script):
 #   python -m pip download --no-deps -d .whl array-api-compat array-api-strict
 #   python -m pip wheel --no-deps -w .whl .
-# Budgets (seconds) bound each part: BENCH_S (default 270) and TEST_S (default 200);
+# Budgets (seconds) bound each part: BENCH_S (default 270), VARIANTS_S (the GPU options
+# one by one, step_variants.py; default 120) and TEST_S (default 200);
 # BENCH_ARGS go to run.py, TEST_ARGS to pytest (default: tests), TEST_BACKENDS picks.
 set -u
 OUT=${OUT:-/tmp/gpu-out}
@@ -30,6 +32,9 @@ print(sys.version); print("numpy", numpy.__version__, "cupy", cupy.__version__,
 timeout "${BENCH_S:-270}" python3 benchmarks/run.py --backends cupy,torch-cuda --settle 0.2 \
     --out "$OUT" ${BENCH_ARGS:-} >"$OUT/bench-summary.txt" 2>"$OUT/bench.log"
 echo "benchmarks: exit $?" >>"$OUT/bench-summary.txt"
+(cd benchmarks && timeout "${VARIANTS_S:-120}" python3 step_variants.py --out "$OUT") \
+    >"$OUT/variants.txt" 2>&1
+echo "step variants: exit $?" >>"$OUT/variants.txt"
 
 for backend in ${TEST_BACKENDS:-cupy torch-cuda}; do
     XPERCEPTRON_BACKENDS=$backend timeout "${TEST_S:-200}" python3 -m pytest -p no:cacheprovider \
@@ -39,6 +44,7 @@ wait
 
 echo "== machine"; grep -m1 -o "NVIDIA [A-Z0-9 ]*" "$OUT/machine.txt"; tail -1 "$OUT/machine.txt"
 echo "== benchmarks"; cat "$OUT/bench-summary.txt"
+echo "== step variants"; grep -v "^\[variants\]" "$OUT/variants.txt" | tail -12
 for backend in ${TEST_BACKENDS:-cupy torch-cuda}; do
     echo "== tests [$backend]"
     # The summary's lines, or (a run cut short by its budget) the verbose ones.

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -92,10 +92,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", default="cupy,torch-cuda")
     parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--samples", type=int, default=60_000, help="rows of an epoch")
     parser.add_argument("--out", type=Path, default=Path("."))
     args = parser.parse_args()
     backends, skipped = detect_backends(args.backends.split(","))
-    X_host, y_host = synthetic_classification(60_000, LAYERS[0], LAYERS[-1])
+    X_host, y_host = synthetic_classification(args.samples, LAYERS[0], LAYERS[-1])
     peers, identical = [], {}
     for backend in backends:
         X, y = backend.asarray(X_host), backend.asarray(y_host)
@@ -123,13 +124,11 @@ def _report(
     errors: dict[str, str],
 ) -> dict[str, Any]:  # fmt: skip
     eager = times.get("PyTorch eager [torch-cuda]", [])
-    ratio: Callable[[list[float]], float] = lambda t: (
-        statistics.median(  # noqa: E731
-            a / b for a, b in zip(t, eager, strict=False)
-        )
-        if eager
-        else float("nan")
-    )
+
+    def ratio(t: list[float]) -> float:
+        pairs = [a / b for a, b in zip(t, eager, strict=False)]
+        return statistics.median(pairs) if pairs else float("nan")
+
     lines = ["| variant | median epoch | paired ratio to eager |", "|---|---|---|"]
     for label, t in times.items():
         if t:

@@ -133,3 +133,22 @@ def test_bad_arguments_are_refused():
     )
     assert result.returncode == 2
     assert "workloads" in result.stderr
+
+
+def test_step_variants_time_each_option_and_check_they_train_one_model(tmp_path):
+    # On the CPU the GPU options change nothing; the script must still run every variant and
+    # find the same weights under each.
+    script = RUN.parent / "step_variants.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--backends", "numpy", "--samples", "1024",
+         "--repeats", "1", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=300, check=False, cwd=RUN.parent,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    record = json.loads((tmp_path / "step-variants.json").read_text(encoding="utf-8"))
+    assert record["identical"] == {"numpy": True}
+    assert record["errors"] == {}
+    assert sorted(record["times"]) == [
+        "a gather a batch [numpy]", "batched gathers (default) [numpy]"
+    ]  # fmt: skip
+    assert all(len(times) == 1 for times in record["times"].values())
