@@ -125,11 +125,12 @@ FUSING = [b for b in BACKENDS if b.id == "cupy"]
 @pytest.mark.filterwarnings("ignore::xperceptron.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("backend", FUSING)
 @pytest.mark.parametrize("solver", ["sgd", "adam"])
-def test_fused_kernels_train_the_unfused_model_bit_for_bit(backend, solver, monkeypatch):
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_fused_kernels_train_the_unfused_model_bit_for_bit(backend, solver, dtype, monkeypatch):
     assert _namespace.fuses(backend.xp)
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(300, 6)), rng.integers(0, 3, size=300)
-    Xd, yd = backend.asarray(X, backend.xp.float32), backend.asarray(y)
+    Xd, yd = backend.asarray(X, getattr(backend.xp, dtype)), backend.asarray(y)
     params = {"hidden_layer_sizes": (16, 8), "solver": solver}
     fused = _fit(MLPClassifier, Xd, yd, **params)
     monkeypatch.setattr(_namespace, "fuser_for", lambda xp: None)

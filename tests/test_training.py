@@ -9,8 +9,7 @@ import warnings
 import numpy as np
 import pytest
 
-from xperceptron import ConvergenceWarning, MLPRegressor
-from xperceptron._batches import GATHER_BYTES
+from xperceptron import ConvergenceWarning, MLPRegressor, _batches
 from xperceptron._namespace import to_numpy
 from xperceptron._stopping import Progress, StopRule, next_epoch, record_epoch
 from xperceptron._training import (
@@ -269,11 +268,27 @@ def test_shuffled_batches_are_the_same_rows_however_many_one_gather_takes(backen
         np.testing.assert_array_equal(Y_batch[:, 0], w)
 
 
-def test_one_gather_takes_as_many_batches_as_fit_in_its_bytes(backend):
-    X = backend.asarray(np.zeros((10, 1000), dtype=np.float32))
-    Y = backend.asarray(np.zeros((10, 24), dtype=np.float32))
-    source = InMemoryBatches(X, Y, 4, shuffle=True, xp=backend.xp, device=backend.device)
+@pytest.mark.parametrize(
+    ("n_features", "n_outputs", "batch_size", "expected"),
+    [
+        (1024, 32, 4, "fill"),  # 4 x 1024 and 4 x 32 elements: multiples of 256 bytes
+        (1001, 32, 4, 1),  # 4 x 1001 elements of X: later slices less aligned
+        (1024, 20, 3, 1),  # 3 x 20 elements of Y
+    ],
+)
+def test_one_gather_on_a_gpu_takes_as_many_aligned_batches_as_fit_in_its_bytes(
+    backend, monkeypatch, n_features, n_outputs, batch_size, expected
+):
+    X = backend.asarray(np.zeros((10, n_features), dtype=np.float32))
+    Y = backend.asarray(np.zeros((10, n_outputs), dtype=np.float32))
+    args = (X, Y, batch_size)
+    on_cpu = InMemoryBatches(*args, shuffle=True, xp=backend.xp, device=backend.device)
+    gpu = backend.name in ("cupy", "torch-cuda")
+    assert (on_cpu.batches_per_gather == 1) is (not gpu or expected == 1)
+    monkeypatch.setattr(_batches, "on_gpu", lambda xp, device: True)
+    source = InMemoryBatches(*args, shuffle=True, xp=backend.xp, device=backend.device)
     itemsize = to_numpy(X).dtype.itemsize  # the backend's widest float
-    on_gpu = backend.name in ("cupy", "torch-cuda")  # a gather is a launch: several a time
-    expected = GATHER_BYTES // (4 * 1024 * itemsize) if on_gpu else 1
-    assert source.batches_per_gather == expected
+    batch_bytes = batch_size * (n_features + n_outputs) * itemsize
+    assert source.batches_per_gather == (
+        _batches.GATHER_BYTES // batch_bytes if expected == "fill" else 1
+    )

@@ -17,12 +17,16 @@ from ._namespace import (
 from ._sparse import row_slice, take_rows
 from .initializers import HostRandom
 
-__all__ = ["GATHER_BYTES", "InMemoryBatches"]
+__all__ = ["GATHER_BYTES", "SLICE_ALIGNMENT", "InMemoryBatches"]
 
 GATHER_BYTES = 8 * 2**20
 """About how many bytes of rows one gather copies: shuffled batches are gathered that many
 at a time (at least one batch), then sliced. On a GPU each gather is a launch the host
 pays for (35-65 µs on the H100's host), as much as the step's cheaper operations."""
+
+SLICE_ALIGNMENT = 256
+"""Bytes to which a batch sliced from a larger gather must stay aligned (cuBLASLt's default
+minimum alignment preference; CuPy's and PyTorch's allocators align to 512)."""
 
 
 class InMemoryBatches:
@@ -86,11 +90,19 @@ def _batches_per_gather(
     """How many batches one gather takes: on a GPU, as many as fit in :data:`GATHER_BYTES`
     (at least one); elsewhere one. On the CPU a call costs little and a batch gathered just
     before its step is still in the cache (NumPy, workload 2: 8 MB gathers were 2% slower);
-    JAX's gather is compiled already, and sparse rows are copied by their slices too."""
+    JAX's gather is compiled already, and sparse rows are copied by their slices too.
+
+    Only where every array's batch is a multiple of :data:`SLICE_ALIGNMENT` bytes: each
+    slice then starts as aligned as a fresh allocation would. cuBLAS picks its kernels by
+    the alignment of its operands, and another kernel may round otherwise: the batches
+    must be multiplied as they were when each was gathered alone.
+    """
     if not on_gpu(xp, device) or any(is_sparse(a) for a in arrays):
         return 1
-    row_bytes = sum(math.prod(a.shape[1:]) * _itemsize(a.dtype, xp=xp) for a in arrays)
-    return max(1, GATHER_BYTES // max(1, batch_size * int(row_bytes)))
+    batch_bytes = [batch_size * math.prod(a.shape[1:]) * _itemsize(a.dtype, xp=xp) for a in arrays]
+    if any(int(size) % SLICE_ALIGNMENT for size in batch_bytes):
+        return 1
+    return max(1, GATHER_BYTES // max(1, int(sum(batch_bytes))))
 
 
 def _itemsize(dtype: object, *, xp: Namespace) -> int:

@@ -303,9 +303,11 @@ def fused(fn: Callable[..., Any], *, xp: Namespace, **static: Any) -> Callable[.
     product are one launch instead of four. The math stays ``fn``, written once: it may use
     operators, the standard's element-wise functions and ``astype``, with Python numbers
     (``static`` for the options); no reductions, shapes, indexing or new arrays. A kernel
-    runs ``fn``'s float operations in their order, so where ``fn`` has no product followed by
-    a sum (which the GPU's compiler may contract into one rounding), its results equal
-    ``fn``'s bit for bit; the functions fused here have none.
+    runs ``fn``'s float operations in their order, through the same math functions (``exp``,
+    ``log``) as the namespace's own kernels, so its results equal ``fn``'s bit for bit unless
+    the GPU's compiler contracts a product and a sum across them into one rounding. The
+    functions fused here write no product followed by a sum; ``tests/test_fusion.py`` checks
+    the trained model bit for bit on the GPU.
     """
     fuser = fuser_for(xp)
     if fuser is None:
