@@ -12,6 +12,7 @@ from ._namespace import (
     compile_step,
     index_array,
     is_sparse,
+    numpy_dtype,
     on_gpu,
 )
 from ._sparse import row_slice, take_rows
@@ -99,17 +100,11 @@ def _batches_per_gather(
     """
     if not on_gpu(xp, device) or any(is_sparse(a) for a in arrays):
         return 1
-    batch_bytes = [batch_size * math.prod(a.shape[1:]) * _itemsize(a.dtype, xp=xp) for a in arrays]
-    if any(int(size) % SLICE_ALIGNMENT for size in batch_bytes):
+    row_bytes = [int(math.prod(a.shape[1:])) * numpy_dtype(a.dtype).itemsize for a in arrays]
+    batch_bytes = [batch_size * size for size in row_bytes]
+    if any(size % SLICE_ALIGNMENT for size in batch_bytes):
         return 1
-    return max(1, GATHER_BYTES // max(1, int(sum(batch_bytes))))
-
-
-def _itemsize(dtype: object, *, xp: Namespace) -> int:
-    """Bytes an element of ``dtype`` takes (array-api-strict's dtypes do not say)."""
-    if xp.isdtype(dtype, "real floating"):
-        return int(xp.finfo(dtype).bits) // 8
-    return 1 if dtype == xp.bool else int(xp.iinfo(dtype).bits) // 8
+    return max(1, GATHER_BYTES // max(1, sum(batch_bytes)))
 
 
 def _gather(

@@ -99,16 +99,19 @@ def _propagate(
     if len(params) > 1:
         hidden = get_activation(activation)
         with_derivative = hidden.with_derivative if keep_derivatives else None
+        # The fresh product takes the bias and f in place, except where the namespace fuses
+        # them (CuPy: the bias, f and f' in one kernel).
+        layer_in_place = in_place and not fuses(xp)
         for W, b in params[:-1]:
             if with_derivative is None:
                 activations.append(hidden.forward(_affine(activations[-1], W, b, in_place), xp=xp))
                 continue
-            product = activations[-1] @ W
-            if in_place and not fuses(xp):  # the fresh product takes the bias and f in place
-                product += b
-                output, derivative = with_derivative(product, in_place=True, xp=xp)
-            else:  # on CuPy one kernel: the bias, f and f'
-                output, derivative = fused(_biased, xp=xp, activation=activation)(product, b)
+            if layer_in_place:
+                z = _affine(activations[-1], W, b, in_place=True)
+                output, derivative = with_derivative(z, in_place=True, xp=xp)
+            else:
+                biased = fused(_biased, xp=xp, activation=activation)
+                output, derivative = biased(activations[-1] @ W, b)
             activations.append(output)
             derivatives.append(derivative)
     W, b = params[-1]
